@@ -1,0 +1,238 @@
+"""Property tests of wsframe's invariants (hypothesis).
+
+Each test states an invariant of RFC 6455 or of the implementation's contract and lets
+hypothesis search for a counterexample.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import wsframe
+from wsframe import (
+    BinaryMessage,
+    Connection,
+    ConnectionFailed,
+    ConnectionOptions,
+    Fragment,
+    Frame,
+    FrameParser,
+    InvalidData,
+    Opcode,
+    Role,
+    TextMessage,
+    Utf8Decoder,
+    apply_mask_python,
+    encode_frame,
+)
+
+try:
+    from wsframe._speedups import apply_mask as apply_mask_c
+except ImportError:  # the accelerator is optional; its tests say so when skipped
+    apply_mask_c = None
+
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+masks = st.binary(min_size=4, max_size=4)
+# Lengths around every boundary of the 7/16/64-bit length encodings, and small ones.
+lengths = st.one_of(st.integers(0, 300), st.sampled_from([125, 126, 127, 65535, 65536, 65537]))
+
+
+@st.composite
+def frames(draw: st.DrawFn) -> Frame:
+    opcode = draw(st.sampled_from(list(Opcode)))
+    if opcode >= 8:
+        payload = draw(st.binary(max_size=125))
+        return Frame(opcode, payload)
+    size = draw(lengths)
+    payload = draw(st.binary(min_size=min(size, 64), max_size=min(size, 64))) * (size // max(1, min(size, 64)) + 1)
+    payload = payload[:size]
+    return Frame(
+        opcode,
+        payload,
+        fin=draw(st.booleans()),
+        rsv1=draw(st.booleans()),
+        rsv2=draw(st.booleans()),
+        rsv3=draw(st.booleans()),
+    )
+
+
+def split(data: bytes, cuts: list[int]) -> list[bytes]:
+    """Cut `data` at the given offsets (taken modulo its length, sorted)."""
+    if not data:
+        return [data]
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    return [data[a:b] for a, b in itertools.pairwise([0, *points, len(data)]) if b > a]
+
+
+class TestFrameCodec:
+    @SETTINGS
+    @given(frame=frames(), mask=st.one_of(st.none(), masks), cuts=st.lists(st.integers(0, 70000), max_size=8))
+    def test_round_trip_any_chunking(self, frame: Frame, mask: bytes | None, cuts: list[int]) -> None:
+        """encode then parse gives the frame back, however the bytes are chunked."""
+        wire = encode_frame(frame, mask)
+        parser = FrameParser(mask_required=mask is not None, rsv_allowed=0x70)
+        parsed: list[Frame] = []
+        for chunk in split(wire, cuts):
+            parsed.extend(parser.feed(chunk))
+        assert parsed == [frame]
+        assert parser.buffered == 0
+
+    @SETTINGS
+    @given(frame=frames())
+    def test_minimal_length_encoding(self, frame: Frame) -> None:
+        """The encoder always uses the shortest length form (RFC 6455 section 5.2)."""
+        wire = encode_frame(frame)
+        n = len(frame.payload)
+        assert len(wire) - n == (2 if n < 126 else 4 if n < 65536 else 10)
+
+
+class TestMasking:
+    @SETTINGS
+    @given(data=st.binary(max_size=5000), mask=masks)
+    def test_involution(self, data: bytes, mask: bytes) -> None:
+        assert apply_mask_python(apply_mask_python(data, mask), mask) == data
+
+    @SETTINGS
+    @given(data=st.binary(max_size=5000), mask=masks)
+    def test_matches_definition(self, data: bytes, mask: bytes) -> None:
+        assert apply_mask_python(data, mask) == bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+
+    @pytest.mark.skipif(apply_mask_c is None, reason="C accelerator not built on this interpreter")
+    @SETTINGS
+    @given(data=st.binary(max_size=5000), mask=masks, offset=st.integers(0, 7))
+    def test_c_equals_python(self, data: bytes, mask: bytes, offset: int) -> None:
+        assert apply_mask_c is not None
+        view = memoryview(data)[offset:]
+        assert apply_mask_c(view, mask) == apply_mask_python(view, mask)
+
+
+def _is_valid_prefix(data: bytes) -> bool:
+    """Whether some continuation of `data` is valid UTF-8 (an independent oracle)."""
+    # Any valid prefix can be completed with at most 3 bytes; the sampled continuation
+    # bytes cover every range that RFC 3629's grammar distinguishes.
+    probes = [0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF]
+    for n in range(4):
+        for tail in itertools.product(probes, repeat=n):
+            try:
+                (data + bytes(tail)).decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            return True
+    return False
+
+
+utf8ish = st.one_of(
+    st.binary(max_size=40),
+    st.text(max_size=20).map(lambda s: s.encode("utf-8", "surrogatepass")),
+    st.lists(st.sampled_from([b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xc3\xa9", b"a", b"\xf0\x9f\x98\x80", b"\xe2\x82"]), max_size=8).map(b"".join),
+)
+
+
+class TestUtf8:
+    @SETTINGS
+    @given(data=utf8ish, cuts=st.lists(st.integers(0, 60), max_size=6))
+    def test_agrees_with_codec_and_fails_fast(self, data: bytes, cuts: list[int]) -> None:
+        """The incremental decoder accepts exactly what Python's codec accepts, and
+        rejects at the first chunk after which no continuation could be valid."""
+        decoder = Utf8Decoder()
+        seen = b""
+        out = []
+        chunks = split(data, cuts)
+        for i, chunk in enumerate(chunks):
+            seen += chunk
+            final = i == len(chunks) - 1
+            try:
+                out.append(decoder.decode(chunk, final))
+            except InvalidData:
+                if final:
+                    assert not _is_valid_prefix(seen) or not _decodes(seen)
+                else:
+                    assert not _is_valid_prefix(seen), f"rejected a valid prefix {seen!r}"
+                return
+            if not final:
+                assert _is_valid_prefix(seen), f"accepted an invalid prefix {seen!r}"
+        assert _decodes(data)
+        assert "".join(out) == data.decode("utf-8")
+
+
+def _decodes(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+# A stream of messages as a client sends them, for the connection properties.
+messages = st.lists(
+    st.one_of(st.text(max_size=300), st.binary(max_size=300)),
+    max_size=12,
+)
+
+
+class TestConnection:
+    @SETTINGS
+    @given(
+        msgs=messages,
+        threshold=st.integers(1, 400),
+        cuts=st.lists(st.integers(0, 10000), max_size=10),
+        assemble=st.booleans(),
+    )
+    def test_messages_arrive_identical_and_in_order(
+        self, msgs: list[str | bytes], threshold: int, cuts: list[int], assemble: bool
+    ) -> None:
+        """Whatever the fragmentation threshold and the chunking of the byte stream,
+        a server receives exactly the messages the client sent, in order."""
+        client = Connection(Role.CLIENT, ConnectionOptions(fragmentation_threshold=threshold))
+        server = Connection(Role.SERVER, ConnectionOptions(assemble_fragments=assemble))
+        for msg in msgs:
+            client.send(msg)
+        wire = client.data_to_send()
+        events = []
+        for chunk in split(wire, cuts):
+            events.extend(server.receive_data(chunk))
+        assert not any(isinstance(e, ConnectionFailed) for e in events)
+        if assemble:
+            got = [e.data for e in events if isinstance(e, (TextMessage, BinaryMessage))]
+        else:
+            got = []
+            parts: list[str | bytes] = []
+            for e in events:
+                assert isinstance(e, Fragment)
+                parts.append(e.data)
+                if e.fin:
+                    got.append("".join(parts) if e.text else b"".join(parts))  # type: ignore[arg-type]
+                    parts = []
+        assert got == msgs
+
+    @SETTINGS
+    @given(msgs=messages, cuts=st.lists(st.integers(0, 10000), max_size=10), garbage=st.binary(min_size=1, max_size=40))
+    def test_chunking_never_changes_events(self, msgs: list[str | bytes], cuts: list[int], garbage: bytes) -> None:
+        """Feeding a stream (valid messages, then arbitrary bytes) in any chunks gives
+        the same events and the same replies as feeding it whole."""
+        client = Connection(Role.CLIENT, ConnectionOptions(fragmentation_threshold=50), mask_key=lambda n: b"\x01\x02\x03\x04")
+        for msg in msgs:
+            client.send(msg)
+        client.send_ping(b"p")
+        wire = client.data_to_send() + garbage
+
+        whole = Connection(Role.SERVER)
+        events_whole = whole.receive_data(wire)
+        out_whole = whole.data_to_send()
+
+        chunked = Connection(Role.SERVER)
+        events_chunked = []
+        for chunk in split(wire, cuts):
+            events_chunked.extend(chunked.receive_data(chunk))
+        out_chunked = chunked.data_to_send()
+
+        def normal(events: list[wsframe.Event]) -> list[object]:
+            return [(type(e).__name__, getattr(e, "data", None), getattr(e, "payload", None), getattr(e, "code", None)) for e in events]
+
+        assert normal(events_chunked) == normal(events_whole)
+        assert out_chunked == out_whole

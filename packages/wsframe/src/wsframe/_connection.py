@@ -1,0 +1,641 @@
+"""The connection state machine for both roles: bytes in, events out; calls in, bytes out.
+
+A [`Connection`][wsframe.Connection] starts once the opening handshake is done. It never
+reads a clock, sleeps or touches a socket; the driver (wsserver, wsclient or your own)
+feeds it what the network delivered and writes what it asks to send.
+
+Lifecycle (the `state` attribute; values match the W3C `readyState`):
+
+| state   | entered when                                                   | may send data | reads   |
+|---------|----------------------------------------------------------------|---------------|---------|
+| OPEN    | the connection is built                                        | yes           | yes     |
+| CLOSING | we sent a close frame, or failed the connection                | no            | until the peer's close frame (after a failure: discards) |
+| CLOSED  | both close frames were exchanged, or the transport ended       | no            | discards |
+
+After a received close frame the reply is queued at once and the state is CLOSED: the
+WebSocket closing handshake is complete and only the TCP connection remains to be closed.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from collections.abc import Callable, Sequence
+
+from ._close import (
+    CloseCode,
+    check_close_code,
+    decode_close_payload,
+    encode_close_payload,
+)
+from ._errors import InvalidData, InvalidState, MessageTooBig, ProtocolError
+from ._events import (
+    BinaryMessage,
+    CloseReceived,
+    ConnectionFailed,
+    Event,
+    Fragment,
+    Ping,
+    Pong,
+    TextMessage,
+)
+from ._extensions import Extension
+from ._frames import (
+    FIN,
+    MASK_BIT,
+    MAX_CONTROL_PAYLOAD,
+    OPCODE_MASK,
+    RSV1,
+    RSV2,
+    RSV3,
+    Frame,
+    Opcode,
+    check_frame_header,
+    decode_header,
+    frame_header,
+)
+from ._mask import apply_mask
+from ._options import ConnectionOptions
+from ._typing import BytesLike
+from ._utf8 import Utf8Decoder
+
+__all__ = ["Connection", "Role", "State"]
+
+
+_OP_CONT = 0
+_OP_TEXT = 1
+_OP_BINARY = 2
+_OP_CLOSE = 8
+_OP_PING = 9
+_OP_PONG = 10
+
+_EMPTY: list[Event] = []
+
+
+class Role(enum.Enum):
+    """Which end of the connection this is: it decides masking (RFC 6455 section 5.1)."""
+
+    CLIENT = "client"
+    SERVER = "server"
+
+
+class State(enum.IntEnum):
+    """Connection states, numbered as the W3C `readyState`."""
+
+    CONNECTING = 0
+    OPEN = 1
+    CLOSING = 2
+    CLOSED = 3
+
+
+class Connection:
+    """A WebSocket connection after the opening handshake, without I/O.
+
+    Feed received bytes to [`receive_data`][wsframe.Connection.receive_data] and handle the
+    events it returns in order; call the `send_*` methods to queue frames; after each of
+    these calls, write [`data_to_send`][wsframe.Connection.data_to_send] to the network.
+    When [`should_close_transport`][wsframe.Connection.should_close_transport] becomes
+    True, half-close the transport (write EOF), keep reading until the peer's EOF or a
+    timeout, then close it. Call [`receive_eof`][wsframe.Connection.receive_eof] when the
+    peer closes its side.
+
+    Args:
+        role: `Role.SERVER` or `Role.CLIENT`. A client masks every frame it sends and
+            requires unmasked frames; a server the reverse.
+        options: limits and fragmentation settings; defaults to `ConnectionOptions()`.
+        extensions: the extensions negotiated in the handshake, in the order of the
+            `Sec-WebSocket-Extensions` response header.
+        mask_key: where a client takes 4-byte masking keys from (default
+            `secrets.token_bytes`); replaceable for reproducible tests.
+
+    Example:
+        >>> conn = Connection(Role.SERVER)
+        >>> conn.receive_data(bytes.fromhex("818537fa213d7f9f4d5158"))
+        [TextMessage('Hello', 5 chars)]
+        >>> conn.send_text("Hello")
+        >>> conn.data_to_send()
+        b'\\x81\\x05Hello'
+    """
+
+    def __init__(
+        self,
+        role: Role,
+        options: ConnectionOptions | None = None,
+        *,
+        extensions: Sequence[Extension] = (),
+        mask_key: Callable[[int], bytes] = secrets.token_bytes,
+    ) -> None:
+        if not isinstance(role, Role):
+            raise TypeError(f"role must be a Role, not {role!r}")
+        self.role = role
+        """Whether this is the client or the server end."""
+        self.options = options if options is not None else ConnectionOptions()
+        """The connection's limits and settings."""
+        self.extensions: tuple[Extension, ...] = tuple(extensions)
+        """The negotiated extensions, in order."""
+        self.state = State.OPEN
+        """The connection's state; see the module documentation."""
+        self.close_received: tuple[int, str] | None = None
+        """The peer's close code and reason, once its close frame arrived."""
+        self.close_sent: tuple[int, str] | None = None
+        """The close code and reason we sent, once our close frame is queued."""
+        self.failure: ProtocolError | None = None
+        """The peer's protocol violation, if it committed one."""
+        self.eof_received = False
+        """Whether the peer closed its side of the transport."""
+
+        self._client = role is Role.CLIENT
+        self._mask_key = mask_key
+        self._out: list[bytes | bytearray | memoryview] = []
+        self._should_close_transport = False
+        self._discard = False
+
+        opts = self.options
+        self._assemble = opts.assemble_fragments
+        self._max_message = opts.max_message_size
+        self._frame_limit = opts.frame_limit
+        self._fragment_out = opts.fragment_outgoing_messages
+        self._threshold = opts.fragmentation_threshold
+        self._auto_pong = opts.auto_pong
+        self._mask_required: bool = not self._client
+        rsv_allowed = 0
+        for extension in self.extensions:
+            rsv_allowed |= extension.rsv_bits
+        self._rsv_allowed = rsv_allowed
+        # Compressed frames may be slightly larger on the wire than the message they
+        # carry; allow that much slack on the header check, the exact check follows
+        # decoding.
+        self._wire_slack = 0
+        if self.extensions and self._max_message is not None:
+            self._wire_slack = self._max_message // 256 + 1024
+
+        # Receiving: bytes of an incomplete frame header or control frame.
+        self._buf = b""
+        # The data frame whose payload is arriving (first byte, mask key, bytes left,
+        # bytes seen so far, unmasked chunks).
+        self._frame_first = -1
+        self._frame_mask: bytes | None = None
+        self._frame_left = 0
+        self._frame_seen = 0
+        self._frame_chunks: list[bytes] = []
+        # The message being received: its opcode (0 when none), its size so far, its
+        # parts (str or bytes), its incremental decoder for text.
+        self._msg_opcode = 0
+        self._msg_size = 0
+        self._msg_wire_size = 0
+        self._msg_parts: list[str] | list[bytes] = []
+        self._decoder: Utf8Decoder | None = None
+        self._frame_is_first = True
+
+        # Sending: the opcode of a message the application sends in fragments.
+        self._send_fragmented: int = 0
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def should_close_transport(self) -> bool:
+        """True once this side should end the TCP connection, after writing `data_to_send()`.
+
+        That is: a server once the close handshake is complete, either side once it failed
+        the connection. A client otherwise waits for the server to close first (RFC 6455
+        section 7.1.1), and closes itself only after a timeout.
+        """
+        return self._should_close_transport
+
+    @property
+    def close_code(self) -> int:
+        """The code the connection ended with, for the application.
+
+        The peer's close code when its close frame arrived (1005 if it carried none); the
+        code we failed the connection with after a protocol violation; 1006 when the
+        transport ended without either.
+        """
+        if self.close_received is not None:
+            return self.close_received[0]
+        if self.failure is not None and self.close_sent is not None:
+            return self.close_sent[0]
+        return CloseCode.ABNORMAL_CLOSURE
+
+    @property
+    def close_reason(self) -> str:
+        """The reason matching [`close_code`][wsframe.Connection.close_code], or ``""``."""
+        if self.close_received is not None:
+            return self.close_received[1]
+        if self.failure is not None and self.close_sent is not None:
+            return self.close_sent[1]
+        return ""
+
+    @property
+    def close_was_clean(self) -> bool:
+        """True when both close frames were exchanged (the W3C `wasClean`)."""
+        return self.close_received is not None and self.close_sent is not None
+
+    # --------------------------------------------------------------- sending
+
+    def data_to_send(self) -> bytes:
+        """Return and forget the bytes queued for the network since the last call."""
+        out = self._out
+        if not out:
+            return b""
+        self._out = []
+        return b"".join(out)
+
+    def _check_open(self) -> None:
+        if self.state is not State.OPEN:
+            raise InvalidState(f"cannot send data: connection is {self.state.name}")
+
+    def send_text(self, text: str) -> None:
+        """Queue a text message.
+
+        Raises:
+            InvalidState: the connection is not open, or a fragmented message is in progress.
+            TypeError: `text` is not a str.
+        """
+        if type(text) is not str and not isinstance(text, str):
+            raise TypeError(f"send_text() takes a str, not {type(text).__name__}")
+        if self.state is not State.OPEN or self._send_fragmented:
+            self._check_open()
+            raise InvalidState("cannot send a message while a fragmented message is in progress")
+        self._send_message(_OP_TEXT, text.encode())
+
+    def send_binary(self, data: BytesLike) -> None:
+        """Queue a binary message.
+
+        Raises:
+            InvalidState: the connection is not open, or a fragmented message is in progress.
+            TypeError: `data` is not bytes-like.
+        """
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"send_binary() takes bytes, bytearray or memoryview, not {type(data).__name__}")
+        if self.state is not State.OPEN or self._send_fragmented:
+            self._check_open()
+            raise InvalidState("cannot send a message while a fragmented message is in progress")
+        self._send_message(_OP_BINARY, data)
+
+    def send(self, data: str | BytesLike) -> None:
+        """Queue a text message for a `str`, a binary message for bytes-like data.
+
+        Raises:
+            InvalidState: the connection is not open.
+            TypeError: `data` is neither.
+        """
+        if isinstance(data, str):
+            self.send_text(data)
+        else:
+            self.send_binary(data)
+
+    def send_fragment(self, data: str | BytesLike, *, fin: bool) -> None:
+        """Queue one frame of a message that the application fragments itself.
+
+        The first call fixes the message's type (text for `str`, binary for bytes-like);
+        later calls must pass the same type; `fin=True` ends the message. Other messages
+        cannot be sent until then; pings and pongs can.
+
+        Raises:
+            InvalidState: the connection is not open.
+            TypeError: `data` does not match the message's type.
+        """
+        self._check_open()
+        payload: BytesLike
+        if isinstance(data, str):
+            opcode, payload = _OP_TEXT, data.encode()
+        elif isinstance(data, (bytes, bytearray, memoryview)):
+            opcode, payload = _OP_BINARY, data
+        else:
+            raise TypeError(f"send_fragment() takes str or bytes-like data, not {type(data).__name__}")
+        if self._send_fragmented and opcode != self._send_fragmented:
+            raise TypeError("all fragments of a message must have the same type")
+        frame_opcode = _OP_CONT if self._send_fragmented else opcode
+        self._send_fragmented = 0 if fin else opcode
+        frame = Frame(Opcode(frame_opcode), bytes(payload), fin=fin)
+        for extension in self.extensions:
+            frame = extension.encode(frame)
+        self._send_frame((FIN if frame.fin else 0) | frame.rsv | frame.opcode, frame.payload)
+
+    def _send_message(self, opcode: int, payload: BytesLike) -> None:
+        rsv = 0
+        if self.extensions:
+            frame = Frame(Opcode(opcode), bytes(payload))
+            for extension in self.extensions:
+                frame = extension.encode(frame)
+            payload = frame.payload
+            rsv = frame.rsv
+        size = len(payload)
+        threshold = self._threshold
+        if size <= threshold or not self._fragment_out:
+            self._send_frame(FIN | rsv | opcode, payload)
+            return
+        view = memoryview(payload)
+        first = rsv | opcode
+        for start in range(0, size, threshold):
+            end = start + threshold
+            self._send_frame((FIN if end >= size else 0) | first, view[start:end])
+            first = _OP_CONT
+
+    def _send_frame(self, first: int, payload: BytesLike) -> None:
+        out = self._out
+        if self._client:
+            mask = self._mask_key(4)
+            out.append(frame_header(first, len(payload), mask))
+            out.append(apply_mask(payload, mask))
+        else:
+            out.append(frame_header(first, len(payload)))
+            if payload:
+                out.append(payload)
+
+    def _send_control(self, opcode: int, payload: BytesLike) -> None:
+        if not isinstance(payload, (bytes, bytearray, memoryview)):
+            raise TypeError(f"control frame payload must be bytes-like, not {type(payload).__name__}")
+        if len(payload) > MAX_CONTROL_PAYLOAD:
+            raise ValueError(f"control frame payload is {len(payload)} bytes; at most 125 are allowed")
+        self._send_frame(FIN | opcode, payload)
+
+    def send_ping(self, payload: BytesLike = b"") -> None:
+        """Queue a ping; the peer answers with a pong carrying the same payload.
+
+        Raises:
+            InvalidState: the connection is not open.
+            ValueError: the payload is longer than 125 bytes.
+        """
+        self._check_open()
+        self._send_control(_OP_PING, payload)
+
+    def send_pong(self, payload: BytesLike = b"") -> None:
+        """Queue a pong (unsolicited, or answering a ping when `auto_pong` is off).
+
+        Raises:
+            InvalidState: the connection is not open.
+            ValueError: the payload is longer than 125 bytes.
+        """
+        self._check_open()
+        self._send_control(_OP_PONG, payload)
+
+    def send_close(self, code: int | None = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
+        """Start the closing handshake: queue a close frame and enter CLOSING.
+
+        Args:
+            code: the close code (1000, 1001, 1003, 1007-1014 or 3000-4999), or None to send
+                a close frame without a code (the peer then reports 1005).
+            reason: at most 123 bytes of UTF-8; needs a code.
+
+        Raises:
+            InvalidState: a close frame was already sent or the connection is closed.
+            ValueError: a code that may not be sent, or a reason too long.
+        """
+        if self.state is not State.OPEN:
+            raise InvalidState(f"cannot close: connection is {self.state.name}")
+        payload = encode_close_payload(code, reason)
+        self._send_frame(FIN | _OP_CLOSE, payload)
+        self.close_sent = (CloseCode.NO_STATUS_RCVD if code is None else code, reason)
+        self.state = State.CLOSING
+
+    def fail(self, code: int | None = None, reason: str | None = None) -> None:
+        """Fail the connection (RFC 6455 section 7.1.7): send a close frame and stop reading.
+
+        Without arguments, uses the code and reason of the peer's protocol violation
+        reported by [`ConnectionFailed`][wsframe.ConnectionFailed]; an application may also
+        fail the connection itself, for example with 1011 or 1008. Nothing is sent if a
+        close frame was already sent. Afterwards the connection discards what it receives
+        and [`should_close_transport`][wsframe.Connection.should_close_transport] is True.
+
+        Raises:
+            ValueError: a code that may not be sent, or a reason too long.
+        """
+        if code is None:
+            error = self.failure
+            code = error.code if error is not None else CloseCode.PROTOCOL_ERROR
+            if reason is None:
+                reason = error.reason if error is not None else ""
+        if reason is None:
+            reason = ""
+        check_close_code(code, reason)
+        if self.state is State.OPEN:
+            self._send_frame(FIN | _OP_CLOSE, encode_close_payload(code, reason))
+            self.close_sent = (code, reason)
+            self.state = State.CLOSING
+        self._discard = True
+        self._buf = b""
+        self._should_close_transport = True
+
+    # ------------------------------------------------------------- receiving
+
+    def receive_eof(self) -> None:
+        """Tell the connection the peer closed its side of the transport.
+
+        The state becomes CLOSED. Without a close frame from the peer, the connection ended
+        abnormally and [`close_code`][wsframe.Connection.close_code] is 1006.
+        """
+        self.eof_received = True
+        self.state = State.CLOSED
+        self._discard = True
+        self._buf = b""
+        self._should_close_transport = True
+
+    def receive_data(self, data: BytesLike) -> list[Event]:
+        """Feed bytes from the network; return the events they complete, in order.
+
+        A protocol violation ends the list with a [`ConnectionFailed`][wsframe.ConnectionFailed]
+        event; everything after it in `data`, and everything fed later, is discarded.
+        Pings are answered and close frames replied to automatically: write
+        `data_to_send()` afterwards.
+        """
+        if self._discard or not data:
+            return _EMPTY
+        buf = self._buf
+        if buf:
+            data = buf + data
+            self._buf = b""
+        events: list[Event] = []
+        try:
+            self._parse(data, events)
+        except ProtocolError as exc:
+            self._discard = True
+            self._buf = b""
+            self.failure = exc
+            events.append(ConnectionFailed(exc))
+        return events
+
+    def _parse(self, data: BytesLike, events: list[Event]) -> None:
+        end = len(data)
+        pos = 0
+        if self._frame_first >= 0:
+            pos = self._continue_payload(data, 0, end, events)
+        mask_required = self._mask_required
+        rsv_allowed = self._rsv_allowed
+        frame_limit = self._frame_limit
+        extensions = self.extensions
+        while pos < end:
+            if self._discard:
+                return
+            header = decode_header(data, pos, end)
+            if header is None:
+                self._buf = bytes(data[pos:end])
+                return
+            first, second, length, size = header
+            check_frame_header(
+                first,
+                second,
+                length,
+                mask_required=mask_required,
+                rsv_allowed=rsv_allowed,
+                max_frame_size=frame_limit,
+            )
+            opcode = first & OPCODE_MASK
+            start = pos + size
+            if opcode >= 8:
+                if end - start < length:
+                    self._buf = bytes(data[pos:end])
+                    return
+                payload = bytes(data[start : start + length])
+                if second & MASK_BIT and length:
+                    payload = apply_mask(payload, bytes(data[start - 4 : start]))
+                self._control(opcode, payload, events)
+                pos = start + length
+                continue
+            # A data frame.
+            msg_opcode = self._msg_opcode
+            if opcode == _OP_CONT:
+                if not msg_opcode:
+                    raise ProtocolError("unexpected continuation frame")
+            elif msg_opcode:
+                raise ProtocolError("expected a continuation frame")
+            max_message = self._max_message
+            if max_message is not None and self._msg_wire_size + length > max_message + self._wire_slack:
+                raise MessageTooBig(f"message exceeds the limit of {max_message} bytes")
+            mask = bytes(data[start - 4 : start]) if second & MASK_BIT else None
+            # Fast path: a whole single-frame message without extension.
+            if (
+                not msg_opcode
+                and first & FIN
+                and end - start >= length
+                and not extensions
+                and self._assemble
+            ):
+                payload = bytes(data[start : start + length])
+                if mask is not None and length:
+                    payload = apply_mask(payload, mask)
+                if opcode == _OP_TEXT:
+                    try:
+                        events.append(TextMessage(payload.decode()))
+                    except UnicodeDecodeError as exc:
+                        raise InvalidData("invalid UTF-8 in text message") from exc
+                else:
+                    events.append(BinaryMessage(payload))
+                pos = start + length
+                continue
+            if not msg_opcode:
+                self._msg_opcode = opcode
+                self._msg_size = 0
+                self._msg_wire_size = 0
+                self._msg_parts = []
+                self._frame_is_first = True
+                self._decoder = Utf8Decoder() if opcode == _OP_TEXT else None
+            self._msg_wire_size += length
+            self._frame_first = first
+            self._frame_mask = mask
+            self._frame_left = length
+            self._frame_seen = 0
+            self._frame_chunks = []
+            pos = self._continue_payload(data, start, end, events)
+
+    def _continue_payload(self, data: BytesLike, pos: int, end: int, events: list[Event]) -> int:
+        """Consume what `data[pos:end]` holds of the current data frame's payload."""
+        take = min(self._frame_left, end - pos)
+        if take:
+            chunk = bytes(data[pos : pos + take])
+            mask = self._frame_mask
+            if mask is not None:
+                offset = self._frame_seen & 3
+                if offset:
+                    mask = mask[offset:] + mask[:offset]
+                chunk = apply_mask(chunk, mask)
+            self._frame_seen += take
+            self._frame_left -= take
+            decoder = self._decoder
+            if decoder is not None and not self.extensions:
+                # Validate text as it arrives, to fail at the first invalid byte.
+                text = decoder.decode(chunk)
+                self._frame_chunks.append(text)  # type: ignore[arg-type]
+                self._msg_size += take
+            else:
+                self._frame_chunks.append(chunk)
+        if self._frame_left == 0:
+            self._end_frame(events)
+        return pos + take
+
+    def _end_frame(self, events: list[Event]) -> None:
+        first = self._frame_first
+        self._frame_first = -1
+        chunks = self._frame_chunks
+        self._frame_chunks = []
+        fin = bool(first & FIN)
+        decoder = self._decoder
+        if self.extensions:
+            frame = Frame(
+                Opcode(first & OPCODE_MASK),
+                b"".join(chunks),
+                fin=fin,
+                rsv1=bool(first & RSV1),
+                rsv2=bool(first & RSV2),
+                rsv3=bool(first & RSV3),
+            )
+            max_message = self._max_message
+            budget = None if max_message is None else max_message - self._msg_size
+            for extension in reversed(self.extensions):
+                try:
+                    frame = extension.decode(frame, max_size=budget)
+                except ProtocolError:
+                    raise
+                except Exception as exc:  # a bug in an extension must not crash the driver
+                    raise ProtocolError(f"extension {extension.name} failed", code=CloseCode.INTERNAL_ERROR) from exc
+            if frame.rsv:
+                raise ProtocolError("reserved bits must be 0")
+            payload = frame.payload
+            self._msg_size += len(payload)
+            if max_message is not None and self._msg_size > max_message:
+                raise MessageTooBig(f"message exceeds the limit of {max_message} bytes")
+            data: str | bytes = decoder.decode(payload, fin) if decoder is not None else payload
+        elif decoder is not None:
+            text = "".join(chunks)  # type: ignore[arg-type]
+            data = text + decoder.decode(b"", True) if fin else text
+        else:
+            data = b"".join(chunks) if len(chunks) != 1 else chunks[0]
+            self._msg_size += len(data)
+        text_message = self._msg_opcode == _OP_TEXT
+        if not self._assemble:
+            events.append(Fragment(data, text_message, self._frame_is_first, fin))
+            self._frame_is_first = False
+        else:
+            self._msg_parts.append(data)  # type: ignore[arg-type]
+        if fin:
+            if self._assemble:
+                parts = self._msg_parts
+                if text_message:
+                    events.append(TextMessage("".join(parts)))  # type: ignore[arg-type]
+                else:
+                    events.append(BinaryMessage(b"".join(parts)))  # type: ignore[arg-type]
+            self._msg_opcode = 0
+            self._msg_parts = []
+            self._decoder = None
+
+    def _control(self, opcode: int, payload: bytes, events: list[Event]) -> None:
+        if opcode == _OP_PING:
+            events.append(Ping(payload))
+            if self._auto_pong and self.state is State.OPEN:
+                self._send_frame(FIN | _OP_PONG, payload)
+        elif opcode == _OP_PONG:
+            events.append(Pong(payload))
+        else:
+            code, reason = decode_close_payload(payload)
+            self.close_received = (code, reason)
+            events.append(CloseReceived(code, reason))
+            if self.state is State.OPEN:
+                # Echo the peer's code (RFC 6455 section 5.5.1); no code for no code.
+                reply = None if code == CloseCode.NO_STATUS_RCVD else code
+                self._send_frame(FIN | _OP_CLOSE, encode_close_payload(reply))
+                self.close_sent = (CloseCode.NO_STATUS_RCVD if reply is None else reply, "")
+            self.state = State.CLOSED
+            self._discard = True
+            if not self._client:
+                self._should_close_transport = True
+

@@ -1,0 +1,62 @@
+"""Masking (RFC 6455 section 5.3): a pure-Python path and an optional C accelerator.
+
+The pure-Python path turns the payload and the repeated key into two integers and XORs
+them once, so the loop over the bytes runs inside CPython's big-integer code, not in
+Python. The C accelerator (`wsframe._speedups`, built when a compiler is present) XORs
+machine words. Both give identical results; `conformance/` property-tests that.
+
+Set the environment variable ``WSFRAME_NO_SPEEDUPS=1`` before importing wsframe to use
+the pure-Python path even where the accelerator is built.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+from ._typing import BytesLike
+
+__all__ = ["SPEEDUPS", "apply_mask", "apply_mask_python"]
+
+
+_from_bytes = int.from_bytes
+_byteorder = sys.byteorder
+
+
+def apply_mask_python(data: BytesLike, mask: bytes) -> bytes:
+    """XOR `data` with the 4-byte `mask` repeated; masking twice gives `data` back.
+
+    Args:
+        data: the payload (any bytes-like object).
+        mask: the 4-byte masking key.
+
+    Returns:
+        The masked (or unmasked) payload as new bytes.
+
+    Raises:
+        ValueError: `mask` is not 4 bytes long.
+    """
+    if len(mask) != 4:
+        raise ValueError("mask must contain 4 bytes")
+    n = len(data)
+    if n == 0:
+        return b""
+    q, r = divmod(n, 4)
+    key = mask * q + mask[:r]
+    return (_from_bytes(data, _byteorder) ^ _from_bytes(key, _byteorder)).to_bytes(n, _byteorder)
+
+
+apply_mask: Callable[[BytesLike, bytes], bytes]
+SPEEDUPS: bool
+"""True when `apply_mask` is the C accelerator, False on the pure-Python path."""
+
+if os.environ.get("WSFRAME_NO_SPEEDUPS"):
+    apply_mask, SPEEDUPS = apply_mask_python, False
+else:
+    try:
+        from ._speedups import apply_mask as _apply_mask_c  # same signature, in C
+    except ImportError:  # no compiler at install time, or another Python implementation
+        apply_mask, SPEEDUPS = apply_mask_python, False
+    else:
+        apply_mask, SPEEDUPS = _apply_mask_c, True

@@ -1,0 +1,685 @@
+"""The asyncio connection that wsserver and wsclient share.
+
+[`WebSocketConnection`][wsframe.asyncio.WebSocketConnection] is an `asyncio.Protocol`
+that drives a sans-IO [`Connection`][wsframe.Connection]: callbacks, not streams, so a
+received chunk is parsed in one pass and answered without extra task switches. The
+opening handshake belongs to subclasses (wsserver's server protocol, wsclient's client
+protocol); once it succeeds they call `_open()` and everything below takes over.
+
+Flow control, both ways:
+
+* receiving: complete messages wait in a queue of at most `max_queue` messages; when it
+  is full, the transport stops reading until the application catches up, so a slow
+  consumer costs bounded memory;
+* sending: `send()` returns once the frames are handed to the transport, but waits
+  first while the transport's write buffer is above `write_limit`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+from .._close import CloseCode
+from .._connection import Connection, State
+from .._errors import ConnectionClosed, ConnectionClosedOK, InvalidState
+from .._events import (
+    BinaryMessage,
+    CloseReceived,
+    ConnectionFailed,
+    Fragment,
+    Ping,
+    Pong,
+    TextMessage,
+)
+from .._typing import Data
+
+__all__ = [
+    "DEFAULT_CLOSE_TIMEOUT",
+    "DEFAULT_KEEPALIVE_GRACE",
+    "DEFAULT_KEEPALIVE_INTERVAL",
+    "DEFAULT_MAX_QUEUE",
+    "DEFAULT_WRITE_LIMIT",
+    "Data",
+    "WebSocketConnection",
+]
+
+
+#: Seconds to wait for the peer's close frame and TCP close once ours is sent (seed: 5 s).
+DEFAULT_CLOSE_TIMEOUT = 5.0
+#: Seconds without receiving anything before a keepalive ping (seed: 20 s).
+DEFAULT_KEEPALIVE_INTERVAL = 20.0
+#: Seconds to wait for any data after a keepalive ping before dropping the peer (seed: 10 s).
+DEFAULT_KEEPALIVE_GRACE = 10.0
+#: Received messages that may wait for the application before reading pauses.
+DEFAULT_MAX_QUEUE = 16
+#: Bytes in the transport's write buffer above which `send()` waits (the low mark is a quarter).
+DEFAULT_WRITE_LIMIT = 64 * 1024
+
+_ids = itertools.count(1)
+
+_CLOSED_STATES = (State.CLOSING, State.CLOSED)
+
+
+class WebSocketConnection(asyncio.Protocol):
+    """An open WebSocket connection, on either side.
+
+    Receive with `await connection.recv()` or `async for message in connection`; send
+    with `await connection.send(message)`; end with `await connection.close()`.
+    Operations on a closed connection raise [`ConnectionClosed`][wsframe.ConnectionClosed]
+    (`ConnectionClosedOK` after a normal closure, `ConnectionClosedError` otherwise).
+
+    Instances are made by wsserver (for each accepted request) and wsclient (for each
+    successful `connect`); applications do not build them.
+
+    Args:
+        close_timeout: seconds to wait for the closing handshake and the TCP close
+            before the transport is aborted; None waits forever (not advised).
+        keepalive_interval: seconds of silence from the peer before a ping is sent; None
+            turns keepalive off.
+        keepalive_grace: seconds to wait for any data after that ping before the
+            connection is dropped (close code 1006); None only pings.
+        max_queue: received messages that may wait for the application before reading
+            pauses (at least 1).
+        write_limit: write buffer size in bytes above which `send()` waits.
+        logger: where connection events are logged; defaults to this module's logger.
+    """
+
+    def __init__(
+        self,
+        *,
+        close_timeout: float | None = DEFAULT_CLOSE_TIMEOUT,
+        keepalive_interval: float | None = DEFAULT_KEEPALIVE_INTERVAL,
+        keepalive_grace: float | None = DEFAULT_KEEPALIVE_GRACE,
+        max_queue: int = DEFAULT_MAX_QUEUE,
+        write_limit: int = DEFAULT_WRITE_LIMIT,
+        logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
+    ) -> None:
+        if max_queue < 1:
+            raise ValueError(f"max_queue must be at least 1, not {max_queue!r}")
+        if write_limit < 0:
+            raise ValueError(f"write_limit must be non-negative, not {write_limit!r}")
+        for name, value in (
+            ("close_timeout", close_timeout),
+            ("keepalive_interval", keepalive_interval),
+            ("keepalive_grace", keepalive_grace),
+        ):
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be positive or None, not {value!r}")
+        self.id = next(_ids)
+        """A number identifying this connection in logs, unique within the process."""
+        self.close_timeout = close_timeout
+        self.keepalive_interval = keepalive_interval
+        self.keepalive_grace = keepalive_grace
+        self.max_queue = max_queue
+        self.write_limit = write_limit
+        self.logger: logging.Logger | logging.LoggerAdapter[Any] = (
+            logger if logger is not None else logging.getLogger("wsframe.asyncio")
+        )
+        self.subprotocol: str | None = None
+        """The negotiated subprotocol, or None."""
+        self.extensions: list[str] = []
+        """Names of the negotiated extensions, in order."""
+        self.remote_address: Any = None
+        """The peer's address as the socket reports it (a proxy's, behind a proxy)."""
+        self.local_address: Any = None
+        """This end's address."""
+        self.latency: float | None = None
+        """Seconds between the last keepalive or `ping()` and its answer, once measured."""
+
+        self._loop = asyncio.get_running_loop()
+        self._transport: asyncio.Transport | None = None
+        self._protocol: Connection | None = None
+        self._queue: collections.deque[Data | Fragment] = collections.deque()
+        self._recv_waiter: asyncio.Future[None] | None = None
+        self._reading_paused = False
+        self._paused_by_queue = False
+        self._paused_by_writes = False
+        self._write_paused = False
+        self._drain_waiters: list[asyncio.Future[None]] = []
+        self._pending_fail = False
+        self._fail_handle: asyncio.TimerHandle | None = None
+        self._close_handle: asyncio.TimerHandle | None = None
+        self._keepalive_handle: asyncio.TimerHandle | None = None
+        self._grace_handle: asyncio.TimerHandle | None = None
+        self._last_received = 0.0
+        self._pings: dict[bytes, tuple[asyncio.Future[float], float]] = {}
+        self._closed: asyncio.Future[None] = self._loop.create_future()
+        self._drop_reason = ""
+        self._lost = False
+
+    # ----------------------------------------------------------- properties
+
+    @property
+    def state(self) -> State:
+        """CONNECTING during the handshake, then OPEN, CLOSING, CLOSED (the W3C `readyState`)."""
+        protocol = self._protocol
+        if protocol is None:
+            return State.CLOSED if self._lost else State.CONNECTING
+        if self._lost:
+            return State.CLOSED
+        return protocol.state
+
+    @property
+    def open(self) -> bool:
+        """True while messages can be sent."""
+        return self.state is State.OPEN
+
+    @property
+    def close_code(self) -> int | None:
+        """The close code once the connection is closed (1005: no code, 1006: transport lost), else None."""
+        protocol = self._protocol
+        if protocol is None:
+            return CloseCode.ABNORMAL_CLOSURE if self._lost else None
+        if self._lost or protocol.close_received is not None:
+            return protocol.close_code
+        return None
+
+    @property
+    def close_reason(self) -> str | None:
+        """The close reason once the connection is closed, else None."""
+        if self.close_code is None:
+            return None
+        protocol = self._protocol
+        return (protocol.close_reason if protocol is not None else "") or self._drop_reason
+
+    @property
+    def buffered_amount(self) -> int:
+        """Bytes handed to `send()` that the transport has not written yet."""
+        transport = self._transport
+        return transport.get_write_buffer_size() if transport is not None else 0
+
+    def _closed_exception(self) -> ConnectionClosed:
+        protocol = self._protocol
+        if protocol is None:
+            return ConnectionClosed.for_close(CloseCode.ABNORMAL_CLOSURE, self._drop_reason, was_clean=False)
+        return ConnectionClosed.for_close(
+            protocol.close_code,
+            protocol.close_reason or self._drop_reason,
+            was_clean=protocol.close_was_clean,
+        )
+
+    # ------------------------------------------------------ asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Keep the transport; subclasses start their handshake here."""
+        stream = cast(asyncio.Transport, transport)  # always a stream transport here
+        self._transport = stream
+        low = self.write_limit // 4
+        stream.set_write_buffer_limits(high=self.write_limit, low=low)
+        self.remote_address = transport.get_extra_info("peername")
+        self.local_address = transport.get_extra_info("sockname")
+
+    def _open(self, protocol: Connection, trailing_data: bytes = b"") -> None:
+        """Switch from the handshake to WebSocket frames (called by subclasses)."""
+        self._protocol = protocol
+        self._last_received = self._loop.time()
+        if self.keepalive_interval is not None:
+            self._keepalive_handle = self._loop.call_later(self.keepalive_interval, self._keepalive)
+        if trailing_data:
+            self.data_received(trailing_data)
+
+    def data_received(self, data: bytes) -> None:
+        """Feed received bytes to the protocol and dispatch the events."""
+        protocol = self._protocol
+        if protocol is None:
+            self._handshake_data(data)
+            return
+        self._last_received = self._loop.time()
+        events = protocol.receive_data(data)
+        out = protocol.data_to_send()
+        transport = self._transport
+        if out and transport is not None:
+            transport.write(out)
+        queue = self._queue
+        delivered = False
+        for event in events:
+            kind = type(event)
+            if kind is TextMessage or kind is BinaryMessage:
+                queue.append(event.data)  # type: ignore[union-attr]
+                delivered = True
+            elif kind is Fragment:
+                queue.append(event)  # type: ignore[arg-type]
+                delivered = True
+            elif kind is Ping:
+                self._on_ping(event.payload)  # type: ignore[union-attr]
+            elif kind is Pong:
+                self._on_pong(event.payload)  # type: ignore[union-attr]
+            elif kind is CloseReceived:
+                self._on_close_received(event)  # type: ignore[arg-type]
+            elif kind is ConnectionFailed:
+                self._on_failed(event, delivered)  # type: ignore[arg-type]
+        if events:
+            waiter = self._recv_waiter
+            if waiter is not None:
+                self._recv_waiter = None
+                if not waiter.done():
+                    waiter.set_result(None)
+        if delivered and len(queue) >= self.max_queue and not self._paused_by_queue:
+            self._paused_by_queue = True
+            self._update_reading()
+
+    def _handshake_data(self, data: bytes) -> None:  # pragma: no cover - overridden
+        """Receive handshake bytes; subclasses override this."""
+        raise NotImplementedError
+
+    def eof_received(self) -> bool | None:
+        """The peer closed its side: the connection is over."""
+        protocol = self._protocol
+        if protocol is not None:
+            protocol.receive_eof()
+        # Returning None closes the transport once the write buffer is flushed.
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """The transport is closed: wake everyone who waits."""
+        self._lost = True
+        protocol = self._protocol
+        if protocol is not None and not protocol.eof_received:
+            protocol.receive_eof()
+        for handle in (self._fail_handle, self._close_handle, self._keepalive_handle, self._grace_handle):
+            if handle is not None:
+                handle.cancel()
+        self._fail_handle = self._close_handle = self._keepalive_handle = self._grace_handle = None
+        waiter = self._recv_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        self._recv_waiter = None
+        self._wake_drain_waiters()
+        for future, _ in self._pings.values():
+            if not future.done():
+                future.set_exception(self._closed_exception())
+                future.exception()  # mark retrieved: nobody has to await a ping's answer
+        self._pings.clear()
+        if not self._closed.done():
+            self._closed.set_result(None)
+        if protocol is not None:
+            self.logger.debug(
+                "connection %d closed: code %s %s", self.id, self.close_code, self.close_reason or ""
+            )
+        self._connection_closed()
+
+    def _connection_closed(self) -> None:
+        """Hook for subclasses, called once when the transport is closed."""
+
+    def pause_writing(self) -> None:
+        """The write buffer passed `write_limit`: senders wait, and reading pauses too."""
+        self._write_paused = True
+        # Stop reading so that a peer that sends but never reads cannot grow our write
+        # buffer without bound through automatic pongs and close replies.
+        self._paused_by_writes = True
+        self._update_reading()
+
+    def resume_writing(self) -> None:
+        """The write buffer drained below the low-water mark."""
+        self._write_paused = False
+        self._paused_by_writes = False
+        self._update_reading()
+        self._wake_drain_waiters()
+
+    def _wake_drain_waiters(self) -> None:
+        waiters = self._drain_waiters
+        self._drain_waiters = []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _update_reading(self) -> None:
+        transport = self._transport
+        if transport is None or self._lost:
+            return
+        want_paused = self._paused_by_queue or self._paused_by_writes
+        if want_paused and not self._reading_paused:
+            self._reading_paused = True
+            transport.pause_reading()
+        elif not want_paused and self._reading_paused:
+            self._reading_paused = False
+            transport.resume_reading()
+
+    # --------------------------------------------------------------- events
+
+    def _flush(self) -> None:
+        protocol = self._protocol
+        transport = self._transport
+        if protocol is None or transport is None:
+            return
+        out = protocol.data_to_send()
+        if out and not transport.is_closing():
+            transport.write(out)
+        if protocol.should_close_transport:
+            self._close_transport()
+        elif protocol.state is not State.OPEN and self._close_handle is None:
+            self._arm_close_timer()
+
+    def _close_transport(self) -> None:
+        """Half-close, then wait for the peer's EOF at most `close_timeout`."""
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        if self._protocol is not None and self._protocol.eof_received:
+            transport.close()
+            return
+        if transport.can_write_eof():
+            try:
+                transport.write_eof()
+            except (OSError, RuntimeError):
+                transport.abort()
+                return
+        else:
+            # TLS cannot half-close: close after flushing; the peer's close_notify ends it.
+            transport.close()
+        self._arm_close_timer()
+
+    def _arm_close_timer(self) -> None:
+        if self._close_handle is None and self.close_timeout is not None and not self._lost:
+            self._close_handle = self._loop.call_later(self.close_timeout, self._close_timed_out)
+
+    def _close_timed_out(self) -> None:
+        self._close_handle = None
+        if self._transport is not None and not self._lost:
+            self.logger.debug("connection %d: close timeout, aborting", self.id)
+            if not self._drop_reason:
+                self._drop_reason = "close timeout"
+            self._transport.abort()
+
+    def _on_ping(self, payload: bytes) -> None:
+        # The automatic pong is already in the output; nothing else to do.
+        pass
+
+    def _on_pong(self, payload: bytes) -> None:
+        entry = self._pings.pop(payload, None)
+        if entry is None:
+            return
+        future, sent_at = entry
+        self.latency = self._loop.time() - sent_at
+        if not future.done():
+            future.set_result(self.latency)
+
+    def _on_close_received(self, event: CloseReceived) -> None:
+        self.logger.debug("connection %d: close frame received: %d %s", self.id, event.code, event.reason)
+        self._flush()
+
+    def _on_failed(self, event: ConnectionFailed, delivered: bool) -> None:
+        self.logger.debug("connection %d: protocol error: %s", self.id, event.error)
+        if delivered or self._queue:
+            # Messages that arrived before the violation are still waiting for the
+            # application: let it handle (and answer) them first. The next recv() that
+            # finds the queue empty fails the connection; so does a timer, in case the
+            # application stops reading.
+            self._pending_fail = True
+            delay = self.close_timeout if self.close_timeout is not None else DEFAULT_CLOSE_TIMEOUT
+            self._fail_handle = self._loop.call_later(delay, self._apply_fail)
+        else:
+            self._apply_fail()
+
+    def _apply_fail(self) -> None:
+        self._pending_fail = False
+        if self._fail_handle is not None:
+            self._fail_handle.cancel()
+            self._fail_handle = None
+        protocol = self._protocol
+        if protocol is None or self._lost:
+            return
+        protocol.fail()
+        self._flush()
+
+    # ------------------------------------------------------------ keepalive
+
+    def _keepalive(self) -> None:
+        self._keepalive_handle = None
+        protocol = self._protocol
+        interval = self.keepalive_interval
+        if protocol is None or self._lost or interval is None or protocol.state is not State.OPEN:
+            return
+        now = self._loop.time()
+        idle = now - self._last_received
+        if idle < interval:
+            self._keepalive_handle = self._loop.call_later(interval - idle, self._keepalive)
+            return
+        payload = now.hex().encode()[:125]
+        try:
+            self._send_ping_now(payload)
+        except (InvalidState, ConnectionClosed):
+            return
+        if self.keepalive_grace is not None:
+            self._grace_handle = self._loop.call_later(self.keepalive_grace, self._keepalive_expired, now)
+        self._keepalive_handle = self._loop.call_later(interval, self._keepalive)
+
+    def _keepalive_expired(self, pinged_at: float) -> None:
+        self._grace_handle = None
+        if self._lost or self._last_received > pinged_at:
+            return
+        self.logger.info("connection %d: no answer to keepalive ping, dropping", self.id)
+        self.abort("keepalive timeout")
+
+    def _send_ping_now(self, payload: bytes) -> asyncio.Future[float]:
+        protocol = self._check_sendable()
+        future: asyncio.Future[float] = self._loop.create_future()
+        old = self._pings.pop(payload, None)
+        if old is not None and not old[0].done():
+            old[0].cancel()
+        self._pings[payload] = (future, self._loop.time())
+        protocol.send_ping(payload)
+        self._write_out(protocol)
+        return future
+
+    # ------------------------------------------------------- sending (public)
+
+    def _check_sendable(self) -> Connection:
+        protocol = self._protocol
+        if protocol is None:
+            raise InvalidState("the opening handshake is not complete")
+        if self._lost or protocol.state is not State.OPEN:
+            raise self._closed_exception()
+        return protocol
+
+    def _write_out(self, protocol: Connection) -> None:
+        out = protocol.data_to_send()
+        transport = self._transport
+        if out and transport is not None:
+            transport.write(out)
+
+    async def _drain(self) -> None:
+        if self._write_paused and not self._lost:
+            waiter: asyncio.Future[None] = self._loop.create_future()
+            self._drain_waiters.append(waiter)
+            await waiter
+            if self._lost:
+                raise self._closed_exception()
+
+    async def send(self, message: str | bytes | bytearray | memoryview) -> None:
+        """Send a message: text for `str`, binary for bytes-like data.
+
+        Waits while the transport's write buffer is above `write_limit`. Messages longer
+        than `fragmentation_threshold` go out in fragments when fragmentation is on.
+
+        Raises:
+            ConnectionClosed: the connection is closing or closed.
+            TypeError: `message` is neither str nor bytes-like.
+        """
+        protocol = self._check_sendable()
+        protocol.send(message)
+        transport = self._transport
+        out = protocol.data_to_send()
+        if transport is not None:
+            transport.write(out)
+        if self._write_paused:
+            await self._drain()
+
+    async def send_text(self, text: str) -> None:
+        """Send a text message (see [`send`][wsframe.asyncio.WebSocketConnection.send])."""
+        protocol = self._check_sendable()
+        protocol.send_text(text)
+        self._write_out(protocol)
+        await self._drain()
+
+    async def send_binary(self, data: bytes | bytearray | memoryview) -> None:
+        """Send a binary message (see [`send`][wsframe.asyncio.WebSocketConnection.send])."""
+        protocol = self._check_sendable()
+        protocol.send_binary(data)
+        self._write_out(protocol)
+        await self._drain()
+
+    async def send_fragment(self, data: str | bytes | bytearray | memoryview, *, fin: bool) -> None:
+        """Send one frame of a message you fragment yourself; `fin=True` ends the message.
+
+        Raises:
+            ConnectionClosed: the connection is closing or closed.
+            TypeError: the type differs from the message's first fragment.
+            InvalidState: see [`Connection.send_fragment`][wsframe.Connection.send_fragment].
+        """
+        protocol = self._check_sendable()
+        protocol.send_fragment(data, fin=fin)
+        self._write_out(protocol)
+        await self._drain()
+
+    async def ping(self, data: bytes = b"") -> asyncio.Future[float]:
+        """Send a ping; return a future that resolves to the round-trip time in seconds.
+
+        `await (await connection.ping())` waits for the pong. Payloads identify pings:
+        a pong answers the latest ping with the same payload.
+
+        Raises:
+            ConnectionClosed: the connection is closing or closed.
+            ValueError: `data` is longer than 125 bytes.
+        """
+        if len(data) > 125:
+            raise ValueError(f"ping payload is {len(data)} bytes; at most 125 are allowed")
+        future = self._send_ping_now(bytes(data))
+        await self._drain()
+        return future
+
+    async def pong(self, data: bytes = b"") -> None:
+        """Send an unsolicited pong (a one-way heartbeat).
+
+        Raises:
+            ConnectionClosed: the connection is closing or closed.
+            ValueError: `data` is longer than 125 bytes.
+        """
+        protocol = self._check_sendable()
+        protocol.send_pong(data)
+        self._write_out(protocol)
+        await self._drain()
+
+    async def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
+        """Start the closing handshake and wait until the connection is closed.
+
+        After `close_timeout` seconds without the peer's answer the transport is aborted.
+        Closing a connection that is already closing or closed only waits.
+
+        Raises:
+            ValueError: a code that may not be sent, or a reason over 123 bytes.
+        """
+        protocol = self._protocol
+        if protocol is None:
+            self.abort()
+        elif protocol.state is State.OPEN and not self._lost:
+            protocol.send_close(code, reason)
+            self._flush()
+        await self.wait_closed()
+
+    def abort(self, reason: str = "") -> None:
+        """Drop the connection now, without a closing handshake (close code 1006)."""
+        if reason and not self._drop_reason:
+            self._drop_reason = reason
+        transport = self._transport
+        if transport is not None and not self._lost:
+            transport.abort()
+
+    async def wait_closed(self) -> None:
+        """Wait until the transport is closed."""
+        await asyncio.shield(self._closed)
+
+    # ----------------------------------------------------- receiving (public)
+
+    async def _next_item(self) -> Data | Fragment:
+        queue = self._queue
+        while not queue:
+            if self._pending_fail:
+                self._apply_fail()
+            if self._lost or (self._protocol is not None and self._protocol.state is not State.OPEN and self._protocol_done()):
+                raise self._closed_exception()
+            if self._recv_waiter is not None:
+                raise InvalidState("another task is already waiting for a message")
+            waiter: asyncio.Future[None] = self._loop.create_future()
+            self._recv_waiter = waiter
+            try:
+                await waiter
+            finally:
+                if self._recv_waiter is waiter:
+                    self._recv_waiter = None
+        item = queue.popleft()
+        if self._paused_by_queue and len(queue) <= self.max_queue // 4:
+            self._paused_by_queue = False
+            self._update_reading()
+        return item
+
+    def _protocol_done(self) -> bool:
+        """True when no more messages can arrive (close received, failed, or EOF)."""
+        protocol = self._protocol
+        if protocol is None:
+            return False
+        return protocol.close_received is not None or protocol.failure is not None or protocol.eof_received or (
+            protocol.should_close_transport
+        )
+
+    async def recv(self) -> Data:
+        """Wait for the next message: `str` for text, `bytes` for binary.
+
+        Messages that arrived before the connection closed are still returned; then
+        [`ConnectionClosed`][wsframe.ConnectionClosed] is raised.
+
+        Raises:
+            ConnectionClosed: no more messages will arrive.
+            InvalidState: the connection streams fragments (`assemble_fragments=False`),
+                or another task is already waiting in `recv()`.
+        """
+        item = await self._next_item()
+        if type(item) is Fragment:
+            self._queue.appendleft(item)
+            raise InvalidState("this connection delivers fragments: use recv_fragment()")
+        return item  # type: ignore[return-value]
+
+    async def recv_fragment(self) -> Fragment:
+        """Wait for the next fragment when `assemble_fragments` is False.
+
+        Raises:
+            ConnectionClosed: no more fragments will arrive.
+            InvalidState: the connection assembles messages (use `recv()`).
+        """
+        item = await self._next_item()
+        if type(item) is not Fragment:
+            self._queue.appendleft(item)
+            raise InvalidState("this connection assembles messages: use recv()")
+        return item
+
+    def __aiter__(self) -> AsyncIterator[Data]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Data]:
+        """Yield messages until the connection closes normally (1000 or 1001).
+
+        Any other ending raises `ConnectionClosedError`.
+        """
+        while True:
+            try:
+                message = await self.recv()
+            except ConnectionClosedOK:
+                return
+            yield message
+
+    async def fragments(self) -> AsyncIterator[Fragment]:
+        """Yield fragments until the connection closes normally (streaming mode)."""
+        while True:
+            try:
+                fragment = await self.recv_fragment()
+            except ConnectionClosedOK:
+                return
+            yield fragment
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.id} {self.state.name} {self.remote_address}>"
