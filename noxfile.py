@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 import nox
+from nox.command import CommandFailed
 
 ROOT = Path(__file__).resolve().parent
 
@@ -37,11 +38,14 @@ FORBIDDEN_IMPORTS = {
     "wsrouter": ["wsclient"],
 }
 
-TOOLS_PYTHON = "3.13"  # lint, build, demo, docs
+LINT_PYTHON = "3.13"
+# build, demo, docs: the Python that runs nox, so that the README's commands work
+# on any machine with one Python >= 3.10 (requires-python rejects older ones).
+NOX_PYTHON = None
 TEST_DEPS = ["pytest", "hypothesis", "trustme"]
 # Pinned: a new ruff or mypy release may add rules or checks; bump them on purpose.
 LINT_DEPS = ["ruff==0.17.6", "mypy==2.4.1"]
-# ruff: mkdocstrings formats rendered signatures with it.
+# mkdocstrings formats the rendered signatures with ruff.
 DOCS_DEPS = ["mkdocs>=1.6,<2", "mkdocs-material", "mkdocstrings[python]", "ruff"]
 PYTEST_OPTIONS = [
     "-q",
@@ -82,9 +86,7 @@ def install_packages(session: nox.Session, *, editable: bool = True) -> None:
     args: list[str] = []
     for pkg in PACKAGES:
         folder = package_dir(pkg)
-        if not (
-            (folder / "pyproject.toml").is_file() or (folder / "setup.py").is_file()
-        ):
+        if not ((folder / "pyproject.toml").is_file() or (folder / "setup.py").is_file()):
             session.error(f"packages/{pkg} has no pyproject.toml or setup.py")
         if editable:
             args.append("-e")
@@ -96,56 +98,52 @@ def install_packages(session: nox.Session, *, editable: bool = True) -> None:
 def tests(session: nox.Session) -> None:
     """Run every package's tests and conformance/ property tests.
 
-    wsframe's tests run twice: with the C accelerator (when built), then with
-    WSFRAME_NO_SPEEDUPS=1 (pure-Python masking). Extra arguments go to pytest:
-    ``nox -s tests-3.12 -- -k mask -x``. A run that collects no test fails.
+    One pytest run per folder (each package with its own pyproject settings);
+    wsframe's tests run a second time with WSFRAME_NO_SPEEDUPS=1 (pure-Python
+    masking). Extra arguments go to every run: ``nox -s tests-3.12 -- -k mask``.
+    Fails if any run fails or if no test file exists.
     """
     session.chdir(ROOT)
     install_packages(session)
     session.install(*TEST_DEPS)
+    session.run("python", "-c", "import wsframe; print('wsframe.SPEEDUPS =', wsframe.SPEEDUPS)")
 
-    candidates = [package_dir(pkg) / "tests" for pkg in PACKAGES] + [
-        ROOT / "conformance"
-    ]
-    paths = [str(p.relative_to(ROOT)) for p in candidates if has_tests(p)]
-    if not paths:
+    # (label, folder, extra environment)
+    runs: list[tuple[str, Path, dict[str, str]]] = []
+    for pkg in PACKAGES:
+        if has_tests(package_dir(pkg) / "tests"):
+            runs.append((pkg, package_dir(pkg) / "tests", {}))
+    if has_tests(ROOT / "conformance"):
+        runs.append(("conformance", ROOT / "conformance", {}))
+    if has_tests(package_dir("wsframe") / "tests"):
+        runs.append(("wsframe-no-speedups", package_dir("wsframe") / "tests", {"WSFRAME_NO_SPEEDUPS": "1"}))
+    if not runs:
         session.error("no test files found under packages/*/tests or conformance/")
-    session.log("test paths: " + " ".join(paths))
-    session.run(
-        "python",
-        "-c",
-        "import wsframe; print('wsframe.SPEEDUPS =', wsframe.SPEEDUPS)",
-    )
 
     junit = REPORTS / "junit"
     junit.mkdir(parents=True, exist_ok=True)
-    env = {"PYTHONASYNCIODEBUG": "1"}
-    tag = f"py{session.python}"
-    session.run(
-        "pytest",
-        *PYTEST_OPTIONS,
-        f"--junitxml={junit / f'{tag}-all.xml'}",
-        *session.posargs,
-        *paths,
-        env=env,
-    )
-
-    wsframe_tests = package_dir("wsframe") / "tests"
-    if has_tests(wsframe_tests):
-        session.run(
-            "pytest",
-            *PYTEST_OPTIONS,
-            f"--junitxml={junit / f'{tag}-wsframe-no-speedups.xml'}",
-            *session.posargs,
-            str(wsframe_tests.relative_to(ROOT)),
-            env={**env, "WSFRAME_NO_SPEEDUPS": "1"},
-            # With a -k/-m filter from the command line, wsframe may have no
-            # matching test: that exit code 5 is fine here, and only here.
-            success_codes=[0, 5] if session.posargs else [0],
-        )
+    failed: list[str] = []
+    for label, folder, extra_env in runs:
+        session.log(f"--- {label}: {folder.relative_to(ROOT)} ---")
+        try:
+            session.run(
+                "pytest",
+                *PYTEST_OPTIONS,
+                f"--junitxml={junit / f'py{session.python}-{label}.xml'}",
+                *session.posargs,
+                str(folder.relative_to(ROOT)),
+                env={"PYTHONASYNCIODEBUG": "1", **extra_env},
+                # A -k or -m filter given on the command line may select no test
+                # in some folder: pytest's exit code 5 is fine then, never else.
+                success_codes=[0, 5] if session.posargs else [0],
+            )
+        except CommandFailed:
+            failed.append(label)
+    if failed:
+        session.error("pytest failed for: " + ", ".join(failed))
 
 
-@nox.session(python=TOOLS_PYTHON)
+@nox.session(python=LINT_PYTHON)
 def lint(session: nox.Session) -> None:
     """Check style with ruff and types with mypy --strict, package by package."""
     session.chdir(ROOT)
@@ -198,11 +196,15 @@ print("  ok: py.typed present; not importable:", ", ".join(forbidden) or "-")
 """
 
 
-@nox.session(python=TOOLS_PYTHON)
+@nox.session(python=NOX_PYTHON)
 def build(session: nox.Session) -> None:
-    """Build each package's sdist and wheel into dist/, then install each wheel
-    alone (with its declared dependencies from dist/ only) in a fresh venv and
-    check that it imports, ships py.typed and pulls in nothing it must not."""
+    """Build every package's sdist and wheel into dist/ and check each wheel alone.
+
+    Each wheel goes into a fresh venv with its declared dependencies taken from
+    dist/ only; the check fails unless it imports from that venv, ships py.typed,
+    has the right version and leaves out what it must not pull in (wsclient
+    never brings wsserver). In CI, wsframe's wheel must carry the C accelerator.
+    """
     session.chdir(ROOT)
     session.install("build[uv]")
     dist = ROOT / "dist"
@@ -246,7 +248,7 @@ def build(session: nox.Session) -> None:
                 session.run(python, "-I", str(script), *args, external=True)
 
 
-@nox.session(python=TOOLS_PYTHON)
+@nox.session(python=NOX_PYTHON)
 def demo(session: nox.Session) -> None:
     """Run the demo: for now `python -m wsframe`, a short sans-IO walk-through."""
     session.chdir(ROOT)
@@ -255,10 +257,12 @@ def demo(session: nox.Session) -> None:
     session.run("python", "-m", "wsframe", *session.posargs)
 
 
-@nox.session(python=TOOLS_PYTHON)
+@nox.session(python=NOX_PYTHON)
 def docs(session: nox.Session) -> None:
-    """Build the docs with ``mkdocs build --strict`` into site/;
-    ``nox -s docs -- serve`` serves them on http://127.0.0.1:8000 instead."""
+    """Build the docs into site/, warnings as errors; ``-- serve`` serves them.
+
+    ``nox -s docs -- serve`` runs ``mkdocs serve`` on http://127.0.0.1:8000.
+    """
     session.chdir(ROOT)
     install_packages(session)
     session.install(*DOCS_DEPS)

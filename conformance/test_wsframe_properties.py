@@ -129,7 +129,10 @@ def _is_valid_prefix(data: bytes) -> bool:
 utf8ish = st.one_of(
     st.binary(max_size=40),
     st.text(max_size=20).map(lambda s: s.encode("utf-8", "surrogatepass")),
-    st.lists(st.sampled_from([b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xc3\xa9", b"a", b"\xf0\x9f\x98\x80", b"\xe2\x82"]), max_size=8).map(b"".join),
+    st.lists(
+        st.sampled_from([b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xc3\xa9", b"a", b"\xf0\x9f\x98\x80", b"\xe2\x82"]),
+        max_size=8,
+    ).map(b"".join),
 )
 
 
@@ -215,7 +218,9 @@ class TestConnection:
     def test_chunking_never_changes_events(self, msgs: list[str | bytes], cuts: list[int], garbage: bytes) -> None:
         """Feeding a stream (valid messages, then arbitrary bytes) in any chunks gives
         the same events and the same replies as feeding it whole."""
-        client = Connection(Role.CLIENT, ConnectionOptions(fragmentation_threshold=50), mask_key=lambda n: b"\x01\x02\x03\x04")
+        client = Connection(
+            Role.CLIENT, ConnectionOptions(fragmentation_threshold=50), mask_key=lambda n: b"\x01\x02\x03\x04"
+        )
         for msg in msgs:
             client.send(msg)
         client.send_ping(b"p")
@@ -232,7 +237,10 @@ class TestConnection:
         out_chunked = chunked.data_to_send()
 
         def normal(events: list[wsframe.Event]) -> list[object]:
-            return [(type(e).__name__, getattr(e, "data", None), getattr(e, "payload", None), getattr(e, "code", None)) for e in events]
+            return [
+                (type(e).__name__, getattr(e, "data", None), getattr(e, "payload", None), getattr(e, "code", None))
+                for e in events
+            ]
 
         assert normal(events_chunked) == normal(events_whole)
         assert out_chunked == out_whole

@@ -16,9 +16,7 @@ from setuptools import Extension, setup
 
 build_extension = os.environ.get("WSFRAME_BUILD_EXTENSION", "").strip().lower()
 if build_extension not in ("", "yes", "no"):
-    raise SystemExit(
-        f"WSFRAME_BUILD_EXTENSION must be 'yes', 'no' or unset, not {build_extension!r}"
-    )
+    raise SystemExit(f"WSFRAME_BUILD_EXTENSION must be 'yes', 'no' or unset, not {build_extension!r}")
 
 ext_modules: list[Extension] = []
 if build_extension != "no":

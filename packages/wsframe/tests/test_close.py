@@ -75,7 +75,7 @@ class TestValidCodes:
 
     def test_full_table(self) -> None:
         """Section 7.4.2: exactly 1000-1003, 1007-1014 and 3000-4999."""
-        valid = {code for code in range(0, 70000) if is_valid_close_code(code)}
+        valid = {code for code in range(70000) if is_valid_close_code(code)}
         assert valid == {*range(1000, 1004), *range(1007, 1015), *range(3000, 5000)}
 
 

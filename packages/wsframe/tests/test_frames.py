@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from typing import ClassVar
 
 import pytest
 
@@ -54,7 +55,7 @@ class TestGoldenVectors:
     PAYLOAD_64K = bytes(i % 251 for i in range(65536))
     PAYLOAD_200 = bytes(i % 7 for i in range(200))
 
-    VECTORS = [
+    VECTORS: ClassVar[list[tuple[str, bytes, bytes | None, list[Frame]]]] = [
         # (id, wire bytes, mask used to encode, frames)
         ("unmasked-text-hello", h("81 05 48 65 6c 6c 6f"), None, [Frame(Opcode.TEXT, b"Hello")]),
         ("masked-text-hello", h("81 85 37 fa 21 3d 7f 9f 4d 51 58"), MASK, [Frame(Opcode.TEXT, b"Hello")]),
@@ -201,8 +202,8 @@ class TestOpcodes:
 
     def test_opcode_sets(self) -> None:
         """Section 5.2: data and control opcodes."""
-        assert DATA_OPCODES == {Opcode.CONT, Opcode.TEXT, Opcode.BINARY}
-        assert CONTROL_OPCODES == {Opcode.CLOSE, Opcode.PING, Opcode.PONG}
+        assert {Opcode.CONT, Opcode.TEXT, Opcode.BINARY} == DATA_OPCODES
+        assert {Opcode.CLOSE, Opcode.PING, Opcode.PONG} == CONTROL_OPCODES
         assert [int(op) for op in Opcode] == [0, 1, 2, 8, 9, 10]
 
 
@@ -446,7 +447,8 @@ class TestFrameObject:
     def test_repr_is_bounded(self) -> None:
         frame = Frame(Opcode.BINARY, b"x" * 10_000, fin=False, rsv1=True)
         text = repr(frame)
-        assert "BINARY" in text and "10000 bytes" in text
+        assert "BINARY" in text
+        assert "10000 bytes" in text
         assert len(text) < 120
 
     def test_max_control_payload_constant(self) -> None:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from wsframe import _mask
 from wsframe._mask import apply_mask_python
 
@@ -84,15 +85,11 @@ class TestApplyMask:
         assert apply_mask(b"", RFC_MASK) == b""
         assert apply_mask(b"abcdefgh", b"\x00\x00\x00\x00") == b"abcdefgh"
         assert apply_mask(b"\x00" * 9, b"\xff\xff\xff\xff") == b"\xff" * 9
-        assert (
-            apply_mask(b"\x00" * 6, b"\x01\x02\x03\x04") == b"\x01\x02\x03\x04\x01\x02"
-        )
+        assert apply_mask(b"\x00" * 6, b"\x01\x02\x03\x04") == b"\x01\x02\x03\x04\x01\x02"
 
     @pytest.mark.parametrize("mask", MASKS, ids=lambda m: m.hex())
     @pytest.mark.parametrize("length", range(71))
-    def test_every_length_matches_reference(
-        self, apply_mask: ApplyMask, length: int, mask: bytes
-    ) -> None:
+    def test_every_length_matches_reference(self, apply_mask: ApplyMask, length: int, mask: bytes) -> None:
         # 0..70 crosses every tail size after the 16- and 8-byte blocks of the C loop.
         data = payload(length)
         result = apply_mask(data, mask)
@@ -133,13 +130,9 @@ class TestApplyMask:
         assert not view.c_contiguous
         assert apply_mask(view, RFC_MASK) == reference(data[::2], RFC_MASK)
 
-    @pytest.mark.parametrize(
-        "mask", [b"", b"\x01", b"\x01\x02\x03", b"\x01\x02\x03\x04\x05"]
-    )
+    @pytest.mark.parametrize("mask", [b"", b"\x01", b"\x01\x02\x03", b"\x01\x02\x03\x04\x05"])
     @pytest.mark.parametrize("data", [b"", b"Hello"])
-    def test_wrong_mask_length(
-        self, apply_mask: ApplyMask, data: bytes, mask: bytes
-    ) -> None:
+    def test_wrong_mask_length(self, apply_mask: ApplyMask, data: bytes, mask: bytes) -> None:
         with pytest.raises(ValueError, match="mask must contain 4 bytes"):
             apply_mask(data, mask)
 
@@ -153,7 +146,7 @@ class TestApplyMask:
         # Above the C path's 64 KiB threshold: masked with the GIL released.
         data = os.urandom(1024 * 1024 + extra)
         key = itertools.cycle(RFC_MASK)
-        expected = bytes(b ^ k for b, k in zip(data, key))
+        expected = bytes(b ^ k for b, k in zip(data, key, strict=False))
         assert apply_mask(data, RFC_MASK) == expected
 
     def test_keyword_arguments(self, apply_mask: ApplyMask) -> None:
@@ -215,9 +208,7 @@ def test_python_matches_reference(data: bytes, mask: bytes) -> None:
 def test_speedups_built_when_required() -> None:
     """Fails when CI requires the accelerator (WSFRAME_REQUIRE_SPEEDUPS=1) and it is missing."""
     if os.environ.get("WSFRAME_REQUIRE_SPEEDUPS") != "1":
-        pytest.skip(
-            "WSFRAME_REQUIRE_SPEEDUPS=1 not set: the C accelerator is optional here"
-        )
+        pytest.skip("WSFRAME_REQUIRE_SPEEDUPS=1 not set: the C accelerator is optional here")
     assert apply_mask_c is not None, (
         f"WSFRAME_REQUIRE_SPEEDUPS=1 but wsframe._speedups is not importable: {SPEEDUPS_IMPORT_ERROR}"
     )
@@ -233,17 +224,10 @@ def test_selected_implementation_matches_flag() -> None:
         assert no_speedups or apply_mask_c is None
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"), [("1", "False wsframe._mask"), ("", None)]
-)
+@pytest.mark.parametrize(("value", "expected"), [("1", "False wsframe._mask"), ("", None)])
 def test_no_speedups_environment_variable(value: str, expected: str | None) -> None:
-    env = dict(
-        os.environ, PYTHONPATH=os.pathsep.join(sys.path), WSFRAME_NO_SPEEDUPS=value
-    )
-    code = (
-        "from wsframe import _mask\n"
-        "print(_mask.SPEEDUPS, _mask.apply_mask.__module__)\n"
-    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), WSFRAME_NO_SPEEDUPS=value)
+    code = "from wsframe import _mask\nprint(_mask.SPEEDUPS, _mask.apply_mask.__module__)\n"
     output = subprocess.run(
         [sys.executable, "-c", code],
         env=env,
@@ -252,9 +236,5 @@ def test_no_speedups_environment_variable(value: str, expected: str | None) -> N
         check=True,
     ).stdout.strip()
     if expected is None:  # empty value: whatever is built is used
-        expected = (
-            "True wsframe._speedups"
-            if apply_mask_c is not None
-            else "False wsframe._mask"
-        )
+        expected = "True wsframe._speedups" if apply_mask_c is not None else "False wsframe._mask"
     assert output == expected

@@ -34,12 +34,19 @@ class TestDefaults:
 
 
 class TestValidation:
-    """Bad option values raise ValueError naming the field."""
+    """Bad option values raise ValueError (bad value) or TypeError/ValueError (bad type), naming the field."""
 
     @pytest.mark.parametrize("field", ["max_message_size", "max_frame_size"])
-    @pytest.mark.parametrize("value", [-1, True, False, 1.5, "10"])
-    def test_bad_sizes(self, field: str, value: object) -> None:
+    @pytest.mark.parametrize("value", [-1, -(2**40)])
+    def test_negative_sizes(self, field: str, value: int) -> None:
         with pytest.raises(ValueError, match=field):
+            ConnectionOptions(**{field: value})  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("field", ["max_message_size", "max_frame_size"])
+    @pytest.mark.parametrize("value", [True, False, 1.5, 10.0, "10"])
+    def test_sizes_of_wrong_type(self, field: str, value: object) -> None:
+        """A bool is an int to Python, but `max_message_size=True` is a mistake, not a limit of 1."""
+        with pytest.raises((TypeError, ValueError), match=field):
             ConnectionOptions(**{field: value})  # type: ignore[arg-type]
 
     @pytest.mark.parametrize("field", ["max_message_size", "max_frame_size"])
@@ -48,9 +55,14 @@ class TestValidation:
         options = ConnectionOptions(**{field: value})  # type: ignore[arg-type]
         assert getattr(options, field) == value
 
-    @pytest.mark.parametrize("value", [0, -1, True, 1.0, None, "1"])
-    def test_bad_threshold(self, value: object) -> None:
+    @pytest.mark.parametrize("value", [0, -1])
+    def test_threshold_not_positive(self, value: int) -> None:
         with pytest.raises(ValueError, match="fragmentation_threshold"):
+            ConnectionOptions(fragmentation_threshold=value)
+
+    @pytest.mark.parametrize("value", [True, 1.0, None, "1"])
+    def test_threshold_of_wrong_type(self, value: object) -> None:
+        with pytest.raises((TypeError, ValueError), match="fragmentation_threshold"):
             ConnectionOptions(fragmentation_threshold=value)  # type: ignore[arg-type]
 
     def test_threshold_of_one(self) -> None:
@@ -59,7 +71,8 @@ class TestValidation:
     @pytest.mark.parametrize("field", ["assemble_fragments", "fragment_outgoing_messages", "auto_pong"])
     @pytest.mark.parametrize("value", [0, 1, None, "yes"])
     def test_bad_flags(self, field: str, value: object) -> None:
-        with pytest.raises(ValueError, match=field):
+        """`auto_pong=0` is not False: flags must be real bools."""
+        with pytest.raises((TypeError, ValueError), match=field):
             ConnectionOptions(**{field: value})  # type: ignore[arg-type]
 
     @pytest.mark.parametrize("field", ["assemble_fragments", "fragment_outgoing_messages", "auto_pong"])

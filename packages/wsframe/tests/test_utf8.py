@@ -74,7 +74,16 @@ class TestReference:
 
     @pytest.mark.parametrize(
         "data",
-        [b"", b"abc", "é€𝄞".encode(), b"\xed\x9f\xbf", b"\xee\x80\x80", b"\xf4\x8f\xbf\xbf", b"\xc0\x80", b"\xed\xa0\x80"],
+        [
+            b"",
+            b"abc",
+            "é€𝄞".encode(),
+            b"\xed\x9f\xbf",
+            b"\xee\x80\x80",
+            b"\xf4\x8f\xbf\xbf",
+            b"\xc0\x80",
+            b"\xed\xa0\x80",
+        ],
     )
     def test_reference_matches_codec(self, data: bytes) -> None:
         assert (first_invalid(data) is None) == is_valid_utf8(data)
@@ -217,7 +226,7 @@ class TestProperties:
     @given(st.lists(_pieces, max_size=8).map(b"".join), st.data())
     def test_chunked_fails_at_chunk_holding_first_invalid_byte(self, data: bytes, draw: st.DataObject) -> None:
         cuts = sorted(draw.draw(st.lists(st.integers(0, len(data)), max_size=4)))
-        chunks = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)])]
+        chunks = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
         bad = first_invalid(data)
         decoder = Utf8Decoder()
         consumed = 0

@@ -73,6 +73,8 @@ _pack_code = struct.Struct("!H").pack
 
 def is_valid_close_code(code: int) -> bool:
     """Whether `code` may be sent in a close frame."""
+    if not isinstance(code, int):
+        return False
     return code in _WIRE_CODES or 3000 <= code <= 4999
 
 

@@ -69,8 +69,6 @@ _OP_CLOSE = 8
 _OP_PING = 9
 _OP_PONG = 10
 
-_EMPTY: list[Event] = []
-
 
 class Role(enum.Enum):
     """Which end of the connection this is: it decides masking (RFC 6455 section 5.1)."""
@@ -153,7 +151,7 @@ class Connection:
         opts = self.options
         self._assemble = opts.assemble_fragments
         self._max_message = opts.max_message_size
-        self._frame_limit = opts.frame_limit
+        frame_limit = opts.frame_limit
         self._fragment_out = opts.fragment_outgoing_messages
         self._threshold = opts.fragmentation_threshold
         self._auto_pong = opts.auto_pong
@@ -168,6 +166,9 @@ class Connection:
         self._wire_slack = 0
         if self.extensions and self._max_message is not None:
             self._wire_slack = self._max_message // 256 + 1024
+            if opts.max_frame_size is None and frame_limit is not None:
+                frame_limit += self._wire_slack
+        self._frame_limit = frame_limit
 
         # Receiving: bytes of an incomplete frame header or control frame.
         self._buf = b""
@@ -207,13 +208,13 @@ class Connection:
         """The code the connection ended with, for the application.
 
         The peer's close code when its close frame arrived (1005 if it carried none); the
-        code we failed the connection with after a protocol violation; 1006 when the
-        transport ended without either.
+        code of the peer's protocol violation, once detected; 1006 when the transport ended
+        without either.
         """
         if self.close_received is not None:
             return self.close_received[0]
-        if self.failure is not None and self.close_sent is not None:
-            return self.close_sent[0]
+        if self.failure is not None:
+            return self.failure.code
         return CloseCode.ABNORMAL_CLOSURE
 
     @property
@@ -221,8 +222,8 @@ class Connection:
         """The reason matching [`close_code`][wsframe.Connection.close_code], or ``""``."""
         if self.close_received is not None:
             return self.close_received[1]
-        if self.failure is not None and self.close_sent is not None:
-            return self.close_sent[1]
+        if self.failure is not None:
+            return self.failure.reason
         return ""
 
     @property
@@ -270,7 +271,9 @@ class Connection:
         if self.state is not State.OPEN or self._send_fragmented:
             self._check_open()
             raise InvalidState("cannot send a message while a fragmented message is in progress")
-        self._send_message(_OP_BINARY, data)
+        # Queue immutable bytes: the caller may reuse a bytearray before the data is
+        # written, and len() of a memoryview counts items, not bytes.
+        self._send_message(_OP_BINARY, data if type(data) is bytes else bytes(data))
 
     def send(self, data: str | BytesLike) -> None:
         """Queue a text message for a `str`, a binary message for bytes-like data.
@@ -296,21 +299,19 @@ class Connection:
             TypeError: `data` does not match the message's type.
         """
         self._check_open()
-        payload: BytesLike
         if isinstance(data, str):
             opcode, payload = _OP_TEXT, data.encode()
         elif isinstance(data, (bytes, bytearray, memoryview)):
-            opcode, payload = _OP_BINARY, data
+            opcode, payload = _OP_BINARY, bytes(data)
         else:
             raise TypeError(f"send_fragment() takes str or bytes-like data, not {type(data).__name__}")
         if self._send_fragmented and opcode != self._send_fragmented:
             raise TypeError("all fragments of a message must have the same type")
-        frame_opcode = _OP_CONT if self._send_fragmented else opcode
-        self._send_fragmented = 0 if fin else opcode
-        frame = Frame(Opcode(frame_opcode), bytes(payload), fin=fin)
+        frame = Frame(Opcode(_OP_CONT if self._send_fragmented else opcode), payload, fin=fin)
         for extension in self.extensions:
             frame = extension.encode(frame)
         self._send_frame((FIN if frame.fin else 0) | frame.rsv | frame.opcode, frame.payload)
+        self._send_fragmented = 0 if fin else opcode
 
     def _send_message(self, opcode: int, payload: BytesLike) -> None:
         rsv = 0
@@ -336,8 +337,9 @@ class Connection:
         out = self._out
         if self._client:
             mask = self._mask_key(4)
+            masked = apply_mask(payload, mask)  # checks the key before anything is queued
             out.append(frame_header(first, len(payload), mask))
-            out.append(apply_mask(payload, mask))
+            out.append(masked)
         else:
             out.append(frame_header(first, len(payload)))
             if payload:
@@ -346,6 +348,8 @@ class Connection:
     def _send_control(self, opcode: int, payload: BytesLike) -> None:
         if not isinstance(payload, (bytes, bytearray, memoryview)):
             raise TypeError(f"control frame payload must be bytes-like, not {type(payload).__name__}")
+        if type(payload) is not bytes:
+            payload = bytes(payload)
         if len(payload) > MAX_CONTROL_PAYLOAD:
             raise ValueError(f"control frame payload is {len(payload)} bytes; at most 125 are allowed")
         self._send_frame(FIN | opcode, payload)
@@ -440,7 +444,7 @@ class Connection:
         `data_to_send()` afterwards.
         """
         if self._discard or not data:
-            return _EMPTY
+            return []
         buf = self._buf
         if buf:
             data = buf + data
@@ -500,17 +504,14 @@ class Connection:
             elif msg_opcode:
                 raise ProtocolError("expected a continuation frame")
             max_message = self._max_message
-            if max_message is not None and self._msg_wire_size + length > max_message + self._wire_slack:
+            if (
+                max_message is not None
+                and (self._msg_wire_size if msg_opcode else 0) + length > max_message + self._wire_slack
+            ):
                 raise MessageTooBig(f"message exceeds the limit of {max_message} bytes")
             mask = bytes(data[start - 4 : start]) if second & MASK_BIT else None
             # Fast path: a whole single-frame message without extension.
-            if (
-                not msg_opcode
-                and first & FIN
-                and end - start >= length
-                and not extensions
-                and self._assemble
-            ):
+            if not msg_opcode and first & FIN and end - start >= length and not extensions and self._assemble:
                 payload = bytes(data[start : start + length])
                 if mask is not None and length:
                     payload = apply_mask(payload, mask)
@@ -621,7 +622,9 @@ class Connection:
     def _control(self, opcode: int, payload: bytes, events: list[Event]) -> None:
         if opcode == _OP_PING:
             events.append(Ping(payload))
-            if self._auto_pong and self.state is State.OPEN:
+            # Answer unless a close frame was received (RFC 6455 section 5.5.2); after
+            # sending our own close, only data frames are forbidden.
+            if self._auto_pong and self.close_received is None:
                 self._send_frame(FIN | _OP_PONG, payload)
         elif opcode == _OP_PONG:
             events.append(Pong(payload))
@@ -638,4 +641,3 @@ class Connection:
             self._discard = True
             if not self._client:
                 self._should_close_transport = True
-

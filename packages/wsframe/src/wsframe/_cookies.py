@@ -25,7 +25,7 @@ __all__ = [
 SameSite = Literal["Strict", "Lax", "None"]
 
 # cookie-octet = %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E (RFC 6265 section 4.1.1)
-_COOKIE_OCTETS_RE = re.compile(r'[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*')
+_COOKIE_OCTETS_RE = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")
 # path-value / domain-value: any CHAR except CTLs or ";" (printable ASCII here)
 _ATTRIBUTE_RE = re.compile(r"[\x20-\x3a\x3c-\x7e]*")
 

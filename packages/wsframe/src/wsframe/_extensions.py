@@ -177,10 +177,13 @@ def negotiate_server_extensions(
     by_name = {factory.name.lower(): factory for factory in factories}
     answers: list[tuple[str, ExtensionParameters]] = []
     accepted: list[Extension] = []
+    accepted_names: set[str] = set()
     used_bits = 0
     for name, params in offers:
-        factory = by_name.get(name.lower())
-        if factory is None:
+        key = name.lower()
+        factory = by_name.get(key)
+        # An extension is used once: later offers of an accepted one are alternatives.
+        if factory is None or key in accepted_names:
             continue
         result = factory.negotiate(params, accepted)
         if result is None:
@@ -189,6 +192,7 @@ def negotiate_server_extensions(
         if extension.rsv_bits & used_bits:
             continue
         used_bits |= extension.rsv_bits
+        accepted_names.add(key)
         answers.append((factory.name, answer))
         accepted.append(extension)
     return answers, accepted

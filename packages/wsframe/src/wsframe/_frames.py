@@ -88,7 +88,9 @@ class Frame:
     def __repr__(self) -> str:
         payload = self.payload
         shown = repr(payload[:32]) + ("..." if len(payload) > 32 else "")
-        bits = "".join(name for name, on in (("F", self.fin), ("1", self.rsv1), ("2", self.rsv2), ("3", self.rsv3)) if on)
+        bits = "".join(
+            name for name, on in (("F", self.fin), ("1", self.rsv1), ("2", self.rsv2), ("3", self.rsv3)) if on
+        )
         return f"Frame({self.opcode.name}, {len(payload)} bytes {shown}, {bits or '-'})"
 
 
@@ -146,7 +148,8 @@ def check_frame_header(
         mask_required: True at a server (client frames must be masked), False at a
             client (server frames must not be), None to accept both.
         rsv_allowed: the RSV bits that negotiated extensions claim (0x40 for permessage-deflate).
-        max_frame_size: the largest accepted payload, or None for no limit.
+        max_frame_size: the largest accepted data frame payload, or None for no limit
+            (control frames have their own limit of 125 bytes).
 
     Raises:
         ProtocolError: a reserved opcode, an unclaimed RSV bit, a wrong MASK bit, a
@@ -170,7 +173,7 @@ def check_frame_header(
     short = second & LENGTH_MASK
     if (short == 126 and length < 126) or (short == 127 and length < 65536):
         raise ProtocolError("non-minimal payload length encoding")
-    if max_frame_size is not None and length > max_frame_size:
+    if max_frame_size is not None and length > max_frame_size and opcode < 8:
         raise MessageTooBig(f"frame of {length} bytes exceeds the limit of {max_frame_size} bytes")
 
 
@@ -225,7 +228,9 @@ class FrameParser:
         rsv_allowed: the RSV bits an extension claims (``0x40`` for RSV1).
     """
 
-    def __init__(self, *, mask_required: bool | None = None, max_frame_size: int | None = None, rsv_allowed: int = 0) -> None:
+    def __init__(
+        self, *, mask_required: bool | None = None, max_frame_size: int | None = None, rsv_allowed: int = 0
+    ) -> None:
         self.mask_required = mask_required
         self.max_frame_size = max_frame_size
         self.rsv_allowed = rsv_allowed

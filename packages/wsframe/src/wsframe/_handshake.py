@@ -81,9 +81,7 @@ def _excerpt(value: str) -> str:
 
 def _has_token(headers: Headers, name: str, token: str) -> bool:
     """Whether any `name` line lists `token`, ignoring case."""
-    return any(
-        element.lower() == token for value in headers.get_all(name) for element in parse_token_list(value)
-    )
+    return any(element.lower() == token for value in headers.get_all(name) for element in parse_token_list(value))
 
 
 def generate_key(random: Callable[[int], bytes] = secrets.token_bytes) -> str:
@@ -249,7 +247,9 @@ def check_request(request: HttpRequest) -> OpeningRequest:
     if "Upgrade" not in headers:
         raise HandshakeError("missing Upgrade header")
     if not _has_token(headers, "Upgrade", "websocket"):
-        raise HandshakeError(f"Upgrade header does not list websocket: {_excerpt(', '.join(headers.get_all('Upgrade')))}")
+        raise HandshakeError(
+            f"Upgrade header does not list websocket: {_excerpt(', '.join(headers.get_all('Upgrade')))}"
+        )
     if "Connection" not in headers:
         raise HandshakeError("missing Connection header")
     if not _has_token(headers, "Connection", "upgrade"):
@@ -270,7 +270,9 @@ def check_request(request: HttpRequest) -> OpeningRequest:
 
     keys = headers.get_all("Sec-WebSocket-Key")
     if len(keys) != 1:
-        raise HandshakeError("missing Sec-WebSocket-Key header" if not keys else "more than one Sec-WebSocket-Key header")
+        raise HandshakeError(
+            "missing Sec-WebSocket-Key header" if not keys else "more than one Sec-WebSocket-Key header"
+        )
     key = keys[0]
     if not _is_valid_key(key):
         raise HandshakeError(f"invalid Sec-WebSocket-Key {_excerpt(key)}")

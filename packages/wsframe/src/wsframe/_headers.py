@@ -207,9 +207,7 @@ def parse_extension_header(values: str | Sequence[str]) -> ExtensionHeader:
             i = _skip_ows(s, i + 1)
             match = _TOKEN_RE.match(s, i)
             if match is None:
-                raise HandshakeError(
-                    f"invalid parameter name in Sec-WebSocket-Extensions at {_excerpt(s[i:])}"
-                )
+                raise HandshakeError(f"invalid parameter name in Sec-WebSocket-Extensions at {_excerpt(s[i:])}")
             param = match.group()
             i = _skip_ows(s, match.end())
             value: str | None = None
@@ -218,9 +216,7 @@ def parse_extension_header(values: str | Sequence[str]) -> ExtensionHeader:
                 if i < n and s[i] == '"':
                     value, i = _parse_quoted_string(s, i)
                     if not is_token(value):
-                        raise HandshakeError(
-                            f"quoted value of parameter {param!r} is not a token: {_excerpt(value)}"
-                        )
+                        raise HandshakeError(f"quoted value of parameter {param!r} is not a token: {_excerpt(value)}")
                 else:
                     match = _TOKEN_RE.match(s, i)
                     if match is None:

@@ -6,15 +6,13 @@ them bytes as they arrive, they return the message once it is complete.
 
 Limits (keyword arguments, defaults in module constants; None disables one):
 
-=========================  ==========  =============================================
-argument                   default     exceeded
-=========================  ==========  =============================================
-``max_start_line_size``    8 KiB       request line: 414; status line: 431
-``max_header_count``       128         431
-``max_head_size``          16 KiB      431 (all header lines with their line ends)
-``max_header_line_size``   8 KiB       431 (one header line, without its line end)
-``max_body_size``          64 KiB      responses only: the body is cut (not an error)
-=========================  ==========  =============================================
+| argument | default | when exceeded |
+|---|---|---|
+| `max_start_line_size` | 8 KiB | request line: 414; status line: 431 |
+| `max_header_count` | 128 | 431 |
+| `max_head_size` | 16 KiB | 431 (all header lines with their line ends) |
+| `max_header_line_size` | 8 KiB | 431 (one header line, without its line end) |
+| `max_body_size` | 64 KiB | responses only: the body is cut there (not an error) |
 
 Each limit is checked as soon as it is exceeded, also while a line is still incomplete,
 so a peer dribbling an endless header is refused after about the limit, not at the blank
@@ -367,8 +365,11 @@ class _HeadParser:
 
     @property
     def trailing_data(self) -> bytes:
-        """Bytes received after the message: for a request or a 101 response, the first
-        WebSocket frames, to feed to the connection. Empty until the message is complete."""
+        """The bytes received after the message; empty until the message is complete.
+
+        After a request or a 101 response, these are the first WebSocket frames: feed
+        them to the connection before anything read later.
+        """
         return self._trailing
 
     def _fail(self, message: str, status: int = 400) -> HandshakeError:

@@ -53,11 +53,15 @@ class ConnectionOptions:
     def __post_init__(self) -> None:
         for name in ("max_message_size", "max_frame_size"):
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-                raise ValueError(f"{name} must be a non-negative int or None, not {value!r}")
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                raise TypeError(f"{name} must be an int or None, not {value!r}")
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must be non-negative or None, not {value!r}")
         threshold = self.fragmentation_threshold
-        if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 1:
-            raise ValueError(f"fragmentation_threshold must be a positive int, not {threshold!r}")
+        if not isinstance(threshold, int) or isinstance(threshold, bool):
+            raise TypeError(f"fragmentation_threshold must be an int, not {threshold!r}")
+        if threshold < 1:
+            raise ValueError(f"fragmentation_threshold must be positive, not {threshold!r}")
         for name in ("assemble_fragments", "fragment_outgoing_messages", "auto_pong"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be a bool, not {getattr(self, name)!r}")

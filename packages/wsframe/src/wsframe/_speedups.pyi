@@ -2,9 +2,7 @@
 
 __all__ = ["apply_mask"]
 
-def apply_mask(
-    data: bytes | bytearray | memoryview, mask: bytes | bytearray | memoryview
-) -> bytes:
+def apply_mask(data: bytes | bytearray | memoryview, mask: bytes | bytearray | memoryview) -> bytes:
     """XOR `data` with the 4-byte `mask` repeated; masking twice gives `data` back.
 
     Args:

@@ -1,11 +1,14 @@
-"""wsrouter: path and subprotocol routing for the wsserver WebSocket server.
+"""wsrouter: mount WebSocket handlers by path and subprotocol on a wsserver server.
 
-Not written yet: this release is a placeholder that reserves the package and its
-place in the wskit monorepo. It exports nothing.
+The Python home of WebSocket-Node's `WebSocketRouter`: one server, many applications,
+each mounted at a path (exact, ``"*"``, ``"/rooms/{room}"`` or a regular expression)
+and a subprotocol (exact, ``"*"`` or none).
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from ._router import ANY, NO_PROTOCOL, Route, RoutedRequest, RouteHandler, WebSocketRouter
+
+__all__ = ["ANY", "NO_PROTOCOL", "Route", "RouteHandler", "RoutedRequest", "WebSocketRouter"]
 
 __version__ = "0.1.0.dev0"

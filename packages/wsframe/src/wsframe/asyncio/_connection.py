@@ -298,9 +298,7 @@ class WebSocketConnection(asyncio.Protocol):
         if not self._closed.done():
             self._closed.set_result(None)
         if protocol is not None:
-            self.logger.debug(
-                "connection %d closed: code %s %s", self.id, self.close_code, self.close_reason or ""
-            )
+            self.logger.debug("connection %d closed: code %s %s", self.id, self.close_code, self.close_reason or "")
         self._connection_closed()
 
     def _connection_closed(self) -> None:
@@ -601,7 +599,9 @@ class WebSocketConnection(asyncio.Protocol):
         while not queue:
             if self._pending_fail:
                 self._apply_fail()
-            if self._lost or (self._protocol is not None and self._protocol.state is not State.OPEN and self._protocol_done()):
+            if self._lost or (
+                self._protocol is not None and self._protocol.state is not State.OPEN and self._protocol_done()
+            ):
                 raise self._closed_exception()
             if self._recv_waiter is not None:
                 raise InvalidState("another task is already waiting for a message")
@@ -623,8 +623,11 @@ class WebSocketConnection(asyncio.Protocol):
         protocol = self._protocol
         if protocol is None:
             return False
-        return protocol.close_received is not None or protocol.failure is not None or protocol.eof_received or (
-            protocol.should_close_transport
+        return (
+            protocol.close_received is not None
+            or protocol.failure is not None
+            or protocol.eof_received
+            or (protocol.should_close_transport)
         )
 
     async def recv(self) -> Data:
