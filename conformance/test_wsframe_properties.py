@@ -244,3 +244,52 @@ class TestConnection:
 
         assert normal(events_chunked) == normal(events_whole)
         assert out_chunked == out_whole
+
+
+class TestPermessageDeflate:
+    @SETTINGS
+    @given(
+        msgs=messages,
+        threshold=st.integers(1, 400),
+        cuts=st.lists(st.integers(0, 10000), max_size=10),
+        client_no_takeover=st.booleans(),
+        server_no_takeover=st.booleans(),
+        server_bits=st.integers(9, 15),
+        client_bits=st.integers(9, 15),
+    )
+    def test_round_trip_through_negotiated_connections(
+        self,
+        msgs: list[str | bytes],
+        threshold: int,
+        cuts: list[int],
+        client_no_takeover: bool,
+        server_no_takeover: bool,
+        server_bits: int,
+        client_bits: int,
+    ) -> None:
+        """With permessage-deflate negotiated by the factories, messages cross both ways
+        intact, whatever the parameters, fragmentation and chunking."""
+        client_factory = wsframe.ClientPerMessageDeflate(min_size=0)
+        server_factory = wsframe.ServerPerMessageDeflate(
+            server_no_context_takeover=server_no_takeover,
+            client_no_context_takeover=client_no_takeover,
+            server_max_window_bits=server_bits,
+            client_max_window_bits=client_bits,
+            min_size=0,
+        )
+        answers, server_extensions = wsframe.negotiate_server_extensions(
+            [(client_factory.name, client_factory.offer())], [server_factory]
+        )
+        client_extensions = wsframe.negotiate_client_extensions(answers, [client_factory])
+        assert len(server_extensions) == len(client_extensions) == 1
+        options = ConnectionOptions(fragmentation_threshold=threshold)
+        client = Connection(Role.CLIENT, options, extensions=client_extensions)
+        server = Connection(Role.SERVER, options, extensions=server_extensions)
+        for sender, receiver in ((client, server), (server, client)):
+            for msg in msgs:
+                sender.send(msg)
+            events = []
+            for chunk in split(sender.data_to_send(), cuts):
+                events.extend(receiver.receive_data(chunk))
+            assert [e.data for e in events if isinstance(e, (TextMessage, BinaryMessage))] == msgs
+            assert not any(isinstance(e, ConnectionFailed) for e in events)

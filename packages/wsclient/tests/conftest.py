@@ -9,6 +9,8 @@ Fixtures:
         exact (and wrong) handshake answers.
     ws_server: ``async with ws_server(handler=echo, **kwargs) as port``: a server of
         the `websockets` library (a peer no one here wrote).
+    helpers: `read_head`, `switching` (a 101 for a key), `read_frame`, `answer_close`
+        (wait for the client's close frame and answer it) for scripted servers.
     tls: certificates made by `trustme` for ``localhost`` and ``127.0.0.1``:
         ``tls.server_context()``, ``tls.client_context()`` (trusting the test CA).
     free_port: a TCP port that was free a moment ago, for servers that must restart
@@ -73,10 +75,39 @@ def switching(key: str, *extra: str, accept: str | None = None) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
+async def read_frame(reader: asyncio.StreamReader) -> tuple[bool, int, bytes]:
+    """Read one frame from a client; return its FIN bit, opcode and unmasked payload."""
+    first, second = await reader.readexactly(2)
+    length = second & 0x7F
+    if length == 126:
+        length = int.from_bytes(await reader.readexactly(2), "big")
+    elif length == 127:
+        length = int.from_bytes(await reader.readexactly(8), "big")
+    mask = await reader.readexactly(4) if second & 0x80 else b"\0\0\0\0"
+    data = await reader.readexactly(length)
+    payload = (int.from_bytes(data, "big") ^ int.from_bytes((mask * (length // 4 + 1))[:length], "big")).to_bytes(
+        length, "big"
+    )
+    return bool(first & 0x80), first & 0x0F, payload
+
+
+async def answer_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Skip the client's frames until its close frame; answer it and close the connection."""
+    while True:
+        _, opcode, payload = await read_frame(reader)
+        if opcode == 8:
+            writer.write(bytes([0x88, len(payload[:2])]) + payload[:2])
+            await writer.drain()
+            writer.close()
+            return
+
+
 @pytest.fixture
 def helpers() -> types.SimpleNamespace:
-    """`read_head` and `switching` for scripted servers."""
-    return types.SimpleNamespace(read_head=read_head, switching=switching)
+    """`read_head`, `switching`, `read_frame` and `answer_close` for scripted servers."""
+    return types.SimpleNamespace(
+        read_head=read_head, switching=switching, read_frame=read_frame, answer_close=answer_close
+    )
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ async def test_request_headers(raw_server: RawServer, helpers: types.SimpleNames
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         seen.update(await helpers.read_head(reader))
         writer.write(helpers.switching(seen["sec-websocket-key"]))
-        await reader.read()
+        await helpers.answer_close(reader, writer)
 
     async with raw_server(handler) as port:
         client = WebSocketClient(user_agent="test-agent/1")
@@ -65,7 +65,7 @@ async def test_keys_differ_between_connections(raw_server: RawServer, helpers: t
         head = await helpers.read_head(reader)
         keys.append(head["sec-websocket-key"])
         writer.write(helpers.switching(head["sec-websocket-key"]))
-        await reader.read()
+        await helpers.answer_close(reader, writer)
 
     async with raw_server(handler) as port:
         for _ in range(3):
@@ -80,7 +80,7 @@ async def test_version_8_and_options(raw_server: RawServer, helpers: types.Simpl
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         seen.update(await helpers.read_head(reader))
         writer.write(helpers.switching(seen["sec-websocket-key"]))
-        await reader.read()
+        await helpers.answer_close(reader, writer)
 
     async with raw_server(handler) as port:
         client = WebSocketClient(version=8, permessage_deflate=False, user_agent=None)
@@ -100,7 +100,7 @@ async def test_user_host_header_wins(raw_server: RawServer, helpers: types.Simpl
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         seen.update(await helpers.read_head(reader))
         writer.write(helpers.switching(seen["sec-websocket-key"]))
-        await reader.read()
+        await helpers.answer_close(reader, writer)
 
     async with raw_server(handler) as port:
         ws = await wsclient.connect(f"ws://127.0.0.1:{port}/", headers=[("Host", "virtual.example")])
@@ -113,7 +113,7 @@ async def test_frames_sent_with_the_101_are_delivered(raw_server: RawServer, hel
         head = await helpers.read_head(reader)
         # The 101 and two unmasked text frames in one write.
         writer.write(helpers.switching(head["sec-websocket-key"]) + b"\x81\x05hello\x81\x00")
-        await reader.read()
+        await helpers.answer_close(reader, writer)
 
     async with raw_server(handler) as port, wsclient.connect(f"ws://127.0.0.1:{port}/") as ws:
         assert await ws.recv() == "hello"
@@ -221,7 +221,7 @@ async def test_server_may_choose_no_subprotocol(raw_server: RawServer, helpers: 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await helpers.read_head(reader)
         writer.write(helpers.switching(head["sec-websocket-key"]))
-        await reader.read()
+        await helpers.answer_close(reader, writer)
 
     async with raw_server(handler) as port, wsclient.connect(f"ws://127.0.0.1:{port}/", ["chat"]) as ws:
         assert ws.subprotocol is None

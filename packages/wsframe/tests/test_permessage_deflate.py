@@ -34,7 +34,7 @@ def pmd(
     remote_bits: int = 15,
     local_bits: int = 15,
     min_size: int = 0,
-    **settings: int,
+    **options: int,
 ) -> PerMessageDeflate:
     """An extension with both contexts kept, 15-bit windows and no minimum size unless told."""
     return PerMessageDeflate(
@@ -43,7 +43,7 @@ def pmd(
         remote_max_window_bits=remote_bits,
         local_max_window_bits=local_bits,
         min_size=min_size,
-        **settings,
+        **options,
     )
 
 
@@ -419,6 +419,22 @@ class TestDecode:
         finally:
             tracemalloc.stop()
         assert peak < 4 << 20
+
+    def test_budget_already_exhausted(self, zip_bomb: bytes) -> None:
+        """A negative budget does not turn into zlib's "no limit"."""
+        ext = pmd()
+        frame = Frame(BINARY, zip_bomb, rsv1=True)
+        tracemalloc.start()
+        try:
+            with pytest.raises(MessageTooBig):
+                ext.decode(frame, max_size=-1)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak < 1 << 20
+        with pytest.raises(MessageTooBig):
+            pmd().decode(Frame(BINARY, b"\x00", rsv1=True), max_size=-1)
+        assert pmd().decode(Frame(BINARY, b"\x00", rsv1=True), max_size=0).payload == b""
 
     def test_zip_bomb_spread_over_frames(self, zip_bomb: bytes) -> None:
         """Each frame's output counts against what is left of the message's limit."""

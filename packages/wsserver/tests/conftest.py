@@ -221,7 +221,10 @@ class Tools:
         env = dict(os.environ)
         import wsframe
 
-        paths = [os.path.dirname(os.path.dirname(wsserver.__file__)), os.path.dirname(os.path.dirname(wsframe.__file__))]
+        paths = [
+            os.path.dirname(os.path.dirname(wsserver.__file__)),
+            os.path.dirname(os.path.dirname(wsframe.__file__)),
+        ]
         if env.get("PYTHONPATH"):
             paths.append(env["PYTHONPATH"])
         env["PYTHONPATH"] = os.pathsep.join(paths)

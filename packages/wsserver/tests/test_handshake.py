@@ -84,7 +84,9 @@ async def test_request_fields(tools: Any) -> None:
     assert req.socket_address[0] == "127.0.0.1"
     assert req.forwarded_for == []
     assert req.secure is False
-    assert req.rejected and req.resolved and not req.accepted
+    assert req.rejected
+    assert req.resolved
+    assert not req.accepted
 
 
 async def test_origin_version_8_and_echo(tools: Any) -> None:
@@ -108,7 +110,7 @@ async def test_origin_version_8_and_echo(tools: Any) -> None:
         assert response.get("Origin") is None
         writer.close()
         # No origin at all (non-browser clients).
-        reader, writer, response = await tools.upgrade(port)
+        _reader, writer, response = await tools.upgrade(port)
         writer.close()
     assert [r.version for r in seen] == [8, 13, 13]
     assert [r.origin for r in seen] == ["http://old.example", "https://new.example", None]
@@ -155,7 +157,8 @@ async def test_auto_accept_picks_first_requested_subprotocol(tools: Any) -> None
 
     async def handler(request: WebSocketRequest) -> None:
         seen.append(request)
-        assert request.accepted and request.connection is not None
+        assert request.accepted
+        assert request.connection is not None
         with pytest.raises(InvalidState, match="already accepted"):
             request.accept()
         async for message in request.connection:
@@ -167,7 +170,8 @@ async def test_auto_accept_picks_first_requested_subprotocol(tools: Any) -> None
         writer.write(tools.frame(0x2, b"\x01\x02"))
         assert await tools.read_frame(reader) == (True, 0x2, b"\x01\x02")
         writer.close()
-    assert seen[0].connection is not None and seen[0].connection.subprotocol == "First"
+    assert seen[0].connection is not None
+    assert seen[0].connection.subprotocol == "First"
 
 
 # ----------------------------------------------------- accept/reject once only
@@ -239,7 +243,8 @@ async def test_invalid_values_refused_before_reaching_the_wire(tools: Any, call:
         writer.close()
     assert len(errors) == 1
     assert response.status == 400
-    assert b"Injected" not in rest and all("Injected" not in n and "pwned" not in v for n, v in response.headers)
+    assert b"Injected" not in rest
+    assert all("Injected" not in n and "pwned" not in v for n, v in response.headers)
 
 
 def test_set_cookie_validates_values() -> None:
@@ -495,7 +500,7 @@ async def test_client_disconnecting_before_accept_gets_a_closed_connection(tools
             results.append(exc.code)
 
     async with tools.serve(handler) as (server, port):
-        reader, writer = await tools.open(port)
+        _reader, writer = await tools.open(port)
         writer.write(tools.request())
         await asyncio.wait_for(deciding.wait(), 5)
         writer.close()
