@@ -468,9 +468,53 @@ class Connection:
         rsv_allowed = self._rsv_allowed
         frame_limit = self._frame_limit
         extensions = self.extensions
+        # The fast path below handles the most common frame whole: a final text or binary
+        # frame without RSV bits that starts no fragmented message, correctly masked,
+        # with a 7- or 16-bit length, entirely in `data`, when no extension is in use and
+        # messages are assembled. Anything else takes the general path, which performs
+        # the same checks through check_frame_header().
+        fast = not extensions and self._assemble
+        mask_bit = MASK_BIT if mask_required else 0
+        fast_limit = frame_limit if frame_limit is not None else 1 << 62
+        if self._max_message is not None and self._max_message < fast_limit:
+            fast_limit = self._max_message
         while pos < end:
             if self._discard:
                 return
+            if fast and not self._msg_opcode and end - pos > 1:
+                first = data[pos]
+                second = data[pos + 1]
+                if (first == 0x81 or first == 0x82) and second & MASK_BIT == mask_bit:
+                    length = second & 0x7F
+                    start = pos + 2
+                    if length == 126:
+                        if end - pos > 3:
+                            length = (data[pos + 2] << 8) | data[pos + 3]
+                            start = pos + 4
+                            if length < 126:  # non-minimal: the general path refuses it
+                                length = -1
+                        else:
+                            length = -1
+                    elif length == 127:
+                        length = -1
+                    if mask_bit:
+                        start += 4
+                    stop = start + length
+                    if 0 <= length <= fast_limit and stop <= end:
+                        payload = data[start:stop]
+                        if mask_bit:
+                            payload = apply_mask(payload, bytes(data[start - 4 : start]))
+                        elif type(payload) is not bytes:
+                            payload = bytes(payload)
+                        if first == 0x81:
+                            try:
+                                events.append(TextMessage(payload.decode()))
+                            except UnicodeDecodeError as exc:
+                                raise InvalidData("invalid UTF-8 in text message") from exc
+                        else:
+                            events.append(BinaryMessage(payload))
+                        pos = stop
+                        continue
             header = decode_header(data, pos, end)
             if header is None:
                 self._buf = bytes(data[pos:end])

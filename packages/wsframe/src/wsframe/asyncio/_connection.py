@@ -595,13 +595,12 @@ class WebSocketConnection(asyncio.Protocol):
     # ----------------------------------------------------- receiving (public)
 
     async def _next_item(self) -> Data | Fragment:
+        """Wait until the queue holds an item and take it (the slow path of `recv()`)."""
         queue = self._queue
         while not queue:
             if self._pending_fail:
                 self._apply_fail()
-            if self._lost or (
-                self._protocol is not None and self._protocol.state is not State.OPEN and self._protocol_done()
-            ):
+            if self._lost or (self._protocol is not None and self._protocol_done()):
                 raise self._closed_exception()
             if self._recv_waiter is not None:
                 raise InvalidState("another task is already waiting for a message")
@@ -612,11 +611,7 @@ class WebSocketConnection(asyncio.Protocol):
             finally:
                 if self._recv_waiter is waiter:
                     self._recv_waiter = None
-        item = queue.popleft()
-        if self._paused_by_queue and len(queue) <= self.max_queue // 4:
-            self._paused_by_queue = False
-            self._update_reading()
-        return item
+        return queue.popleft()
 
     def _protocol_done(self) -> bool:
         """True when no more messages can arrive (close received, failed, or EOF)."""
@@ -641,9 +636,14 @@ class WebSocketConnection(asyncio.Protocol):
             InvalidState: the connection streams fragments (`assemble_fragments=False`),
                 or another task is already waiting in `recv()`.
         """
-        item = await self._next_item()
+        queue = self._queue
+        # Fast path: a message is waiting, no need to suspend.
+        item = queue.popleft() if queue else await self._next_item()
+        if self._paused_by_queue and len(queue) <= self.max_queue // 4:
+            self._paused_by_queue = False
+            self._update_reading()
         if type(item) is Fragment:
-            self._queue.appendleft(item)
+            queue.appendleft(item)
             raise InvalidState("this connection delivers fragments: use recv_fragment()")
         return item  # type: ignore[return-value]
 
@@ -654,26 +654,28 @@ class WebSocketConnection(asyncio.Protocol):
             ConnectionClosed: no more fragments will arrive.
             InvalidState: the connection assembles messages (use `recv()`).
         """
-        item = await self._next_item()
+        queue = self._queue
+        item = queue.popleft() if queue else await self._next_item()
+        if self._paused_by_queue and len(queue) <= self.max_queue // 4:
+            self._paused_by_queue = False
+            self._update_reading()
         if type(item) is not Fragment:
-            self._queue.appendleft(item)
+            queue.appendleft(item)
             raise InvalidState("this connection assembles messages: use recv()")
         return item
 
     def __aiter__(self) -> AsyncIterator[Data]:
-        return self._iterate()
+        """Iterate over messages until the connection closes normally (1000 or 1001).
 
-    async def _iterate(self) -> AsyncIterator[Data]:
-        """Yield messages until the connection closes normally (1000 or 1001).
-
-        Any other ending raises `ConnectionClosedError`.
+        Any other ending raises [`ConnectionClosedError`][wsframe.ConnectionClosedError].
         """
-        while True:
-            try:
-                message = await self.recv()
-            except ConnectionClosedOK:
-                return
-            yield message
+        return self
+
+    async def __anext__(self) -> Data:
+        try:
+            return await self.recv()
+        except ConnectionClosedOK:
+            raise StopAsyncIteration from None
 
     async def fragments(self) -> AsyncIterator[Fragment]:
         """Yield fragments until the connection closes normally (streaming mode)."""
