@@ -140,6 +140,8 @@ class WebSocketConnection(asyncio.Protocol):
         self._paused_by_queue = False
         self._paused_by_writes = False
         self._write_paused = False
+        # Bytes of automatic replies (pongs, close echoes) written while writes are paused.
+        self._replies_while_paused = 0
         self._drain_waiters: list[asyncio.Future[None]] = []
         self._pending_fail = False
         self._fail_handle: asyncio.TimerHandle | None = None
@@ -235,16 +237,26 @@ class WebSocketConnection(asyncio.Protocol):
         transport = self._transport
         if out and transport is not None:
             transport.write(out)
+            if self._write_paused:
+                self._replies_while_paused += len(out)
+                if self._replies_while_paused > self.write_limit and not self._paused_by_writes:
+                    self._paused_by_writes = True
+                    self._update_reading()
         queue = self._queue
         delivered = False
+        # After our close frame, reading goes on even with a full queue; data beyond
+        # the queue's size is then dropped, since the application is closing.
+        dropping = protocol.state is not State.OPEN and len(queue) >= self.max_queue
         for event in events:
             kind = type(event)
             if kind is TextMessage or kind is BinaryMessage:
-                queue.append(event.data)  # type: ignore[union-attr]
-                delivered = True
+                if not dropping:
+                    queue.append(event.data)  # type: ignore[union-attr]
+                    delivered = True
             elif kind is Fragment:
-                queue.append(event)  # type: ignore[arg-type]
-                delivered = True
+                if not dropping:
+                    queue.append(event)  # type: ignore[arg-type]
+                    delivered = True
             elif kind is Ping:
                 self._on_ping(event.payload)  # type: ignore[union-attr]
             elif kind is Pong:
@@ -305,18 +317,22 @@ class WebSocketConnection(asyncio.Protocol):
         """Hook for subclasses, called once when the transport is closed."""
 
     def pause_writing(self) -> None:
-        """The write buffer passed `write_limit`: senders wait, and reading pauses too."""
+        """The write buffer passed `write_limit`: senders wait until it drains.
+
+        Reading goes on (both ends may be sending at once); it pauses only if automatic
+        replies written meanwhile exceed `write_limit`, so that a peer flooding pings
+        without reading cannot grow our write buffer without bound.
+        """
         self._write_paused = True
-        # Stop reading so that a peer that sends but never reads cannot grow our write
-        # buffer without bound through automatic pongs and close replies.
-        self._paused_by_writes = True
-        self._update_reading()
+        self._replies_while_paused = 0
 
     def resume_writing(self) -> None:
         """The write buffer drained below the low-water mark."""
         self._write_paused = False
-        self._paused_by_writes = False
-        self._update_reading()
+        self._replies_while_paused = 0
+        if self._paused_by_writes:
+            self._paused_by_writes = False
+            self._update_reading()
         self._wake_drain_waiters()
 
     def _wake_drain_waiters(self) -> None:
@@ -330,12 +346,18 @@ class WebSocketConnection(asyncio.Protocol):
         transport = self._transport
         if transport is None or self._lost:
             return
-        want_paused = self._paused_by_queue or self._paused_by_writes
+        # Once our close frame is out, a full queue no longer stops reading: the peer's
+        # close frame must get through (data arriving then is dropped, see data_received).
+        protocol = self._protocol
+        by_queue = self._paused_by_queue and (protocol is None or protocol.state is State.OPEN)
+        want_paused = by_queue or self._paused_by_writes
         if want_paused and not self._reading_paused:
             self._reading_paused = True
             transport.pause_reading()
         elif not want_paused and self._reading_paused:
             self._reading_paused = False
+            # Silence while paused was ours, not the peer's: restart the keepalive clock.
+            self._last_received = self._loop.time()
             transport.resume_reading()
 
     # --------------------------------------------------------------- events
@@ -451,6 +473,9 @@ class WebSocketConnection(asyncio.Protocol):
         self._grace_handle = None
         if self._lost or self._last_received > pinged_at:
             return
+        if self._reading_paused:
+            # We are not reading: the peer's answer may be waiting in the socket.
+            return
         self.logger.info("connection %d: no answer to keepalive ping, dropping", self.id)
         self.abort("keepalive timeout")
 
@@ -460,7 +485,14 @@ class WebSocketConnection(asyncio.Protocol):
         old = self._pings.pop(payload, None)
         if old is not None and not old[0].done():
             old[0].cancel()
-        self._pings[payload] = (future, self._loop.time())
+        pings = self._pings
+        if len(pings) >= 32:  # unanswered pings: forget the oldest
+            oldest = next(iter(pings))
+            stale, _ = pings.pop(oldest)
+            if not stale.done():
+                stale.set_exception(TimeoutError("no pong answered this ping before 32 later pings"))
+                stale.exception()  # mark retrieved: nobody has to await a ping's answer
+        pings[payload] = (future, self._loop.time())
         protocol.send_ping(payload)
         self._write_out(protocol)
         return future
@@ -573,11 +605,15 @@ class WebSocketConnection(asyncio.Protocol):
             ValueError: a code that may not be sent, or a reason over 123 bytes.
         """
         protocol = self._protocol
+        if self._pending_fail:
+            # The peer broke the protocol: the connection fails with its code instead.
+            self._apply_fail()
         if protocol is None:
             self.abort()
         elif protocol.state is State.OPEN and not self._lost:
             protocol.send_close(code, reason)
             self._flush()
+            self._update_reading()
         await self.wait_closed()
 
     def abort(self, reason: str = "") -> None:
