@@ -197,7 +197,7 @@ class Tools:
         """Wait until `predicate()` is true, checking every few milliseconds, at most `timeout`."""
 
         async def poll() -> None:
-            while not predicate():
+            while not predicate():  # noqa: ASYNC110 - the conditions are not events
                 await asyncio.sleep(0.005)
 
         await asyncio.wait_for(poll(), timeout)

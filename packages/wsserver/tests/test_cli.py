@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
+import ssl
 import sys
 from typing import Any
 
 import pytest
+import trustme
 from websockets.asyncio.client import connect
 
 
@@ -30,7 +32,7 @@ async def start(tools: Any, *args: str) -> tuple[asyncio.subprocess.Process, int
         line = (await asyncio.wait_for(process.stderr.readline(), 20)).decode()
         assert line, f"server exited: {lines}"
         lines.append(line)
-        match = re.search(r"listening on ws://127\.0\.0\.1:(\d+)", line)
+        match = re.search(r"listening on wss?://127\.0\.0\.1:(\d+)", line)
         if match:
             return process, int(match.group(1)), lines
 
@@ -91,3 +93,23 @@ async def test_cli_reports_a_port_in_use(tools: Any) -> None:
         assert b"cannot start" in stderr
     finally:
         blocker.close()
+
+
+async def test_cli_tls(tools: Any) -> None:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    client_context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    ca.configure_trust(client_context)
+    with cert.cert_chain_pems[0].tempfile() as certfile, cert.private_key_pem.tempfile() as keyfile:
+        process, port, lines = await start(tools, "--certfile", certfile, "--keyfile", keyfile)
+        try:
+            assert "wss://" in lines[-1]
+            async with connect(f"wss://127.0.0.1:{port}/", ssl=client_context) as ws:
+                await ws.send("tls")
+                assert await ws.recv() == "tls"
+            process.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(process.wait(), 10) == 0
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()

@@ -21,11 +21,8 @@ def test_reexports_are_the_same_objects() -> None:
         "Fragment",
     ):
         assert getattr(wsserver, name) is getattr(wsframe, name)
-    from wsframe._cookies import SetCookie
-    from wsframe._permessage_deflate import ServerPerMessageDeflate
-
-    assert wsserver.SetCookie is SetCookie
-    assert wsserver.ServerPerMessageDeflate is ServerPerMessageDeflate
+    assert wsserver.SetCookie is wsframe.SetCookie
+    assert wsserver.ServerPerMessageDeflate is wsframe.ServerPerMessageDeflate
 
 
 def test_all_is_complete_and_importable() -> None:

@@ -99,13 +99,13 @@ async def test_origin_version_8_and_echo(tools: Any) -> None:
 
     async with tools.serve(handler) as (_, port):
         # Version 8 takes the origin from Sec-WebSocket-Origin, and gets it echoed.
-        reader, writer, response = await tools.upgrade(
+        _, writer, response = await tools.upgrade(
             port, version="8", headers=[("Sec-WebSocket-Origin", "http://old.example"), ("Origin", "http://ignored")]
         )
         assert response.get("Sec-WebSocket-Origin") == "http://old.example"
         writer.close()
         # Version 13 takes Origin; RFC 6455 has no origin response header.
-        reader, writer, response = await tools.upgrade(port, headers=[("Origin", "https://new.example")])
+        _, writer, response = await tools.upgrade(port, headers=[("Origin", "https://new.example")])
         assert response.get("Sec-WebSocket-Origin") is None
         assert response.get("Origin") is None
         writer.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -130,3 +131,18 @@ async def test_slow_body_hits_open_timeout_408(tools: Any) -> None:
     async with tools.serve(None, http_handler=http_handler, open_timeout=0.2) as (_, port):
         response = await tools.exchange(port, get("/echo", "POST", "Content-Length: 10\r\n", b"012"))
     assert response.status == 408
+
+
+async def test_client_half_closing_after_its_request_still_gets_the_answer(tools: Any) -> None:
+    async with tools.serve(None, http_handler=http_handler) as (server, port):
+        reader, writer = await tools.open(port)
+        writer.write(get("/text"))
+        writer.write_eof()
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        data = await tools.at_eof(reader)
+        assert data.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert data.endswith(b"plain")
+        await tools.wait_until(lambda: not server._all)
+        assert loop.time() - start < 2  # closed at once, not after the 5 s linger
+        writer.close()

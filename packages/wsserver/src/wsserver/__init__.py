@@ -36,6 +36,7 @@ from wsframe import (
     ConnectionClosedOK,
     Fragment,
     HandshakeError,
+    Headers,
     InvalidState,
 )
 
@@ -73,6 +74,7 @@ __all__ = [
     "ConnectionClosedOK",
     "Fragment",
     "HandshakeError",
+    "Headers",
     "InvalidState",
     "ServerPerMessageDeflate",
     "SetCookie",

@@ -181,6 +181,7 @@ class ServerConnection(WebSocketConnection):
         self._task: asyncio.Task[None] | None = None
         self._open_handle: asyncio.TimerHandle | None = None
         self._linger_handle: asyncio.TimerHandle | None = None
+        self._peer_eof = False
 
     # ------------------------------------------------------------ transport
 
@@ -207,6 +208,7 @@ class ServerConnection(WebSocketConnection):
         if self._protocol is not None:
             return super().eof_received()
         if self._phase == _WAITING and self._http_request is not None:
+            self._peer_eof = True
             return True  # keep the transport open to write the response
         return None
 
@@ -334,7 +336,7 @@ class ServerConnection(WebSocketConnection):
         # and a reset can destroy the response before the client reads it. Half-close
         # instead, and discard what arrives until the client closes too, at most
         # close_timeout seconds.
-        if transport.can_write_eof():
+        if transport.can_write_eof() and not self._peer_eof:
             try:
                 transport.write_eof()
             except (OSError, RuntimeError):

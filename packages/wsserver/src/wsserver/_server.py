@@ -72,21 +72,6 @@ def _check_count(name: str, value: int | None, *, allow_none: bool = True, minim
         )
 
 
-def _send_now(connection: WebSocketConnection, message: str | bytes | bytearray | memoryview) -> None:
-    """Send without waiting for the write buffer to drain.
-
-    `WebSocketConnection.send()` writes the frames synchronously and only then suspends,
-    and only while the buffer is above `write_limit`; run it up to that point and drop
-    the wait.
-    """
-    coroutine = connection.send(message)
-    try:
-        coroutine.send(None)
-    except StopIteration:
-        return
-    coroutine.close()
-
-
 class WebSocketServer:
     """An asyncio WebSocket server: listens, hands each upgrade to the application.
 
@@ -182,6 +167,7 @@ class WebSocketServer:
 
     Raises:
         ValueError: a tunable out of its range; the message names it.
+        TypeError: an entry of `extensions` is not a `ServerExtensionFactory`.
     """
 
     def __init__(
@@ -531,7 +517,7 @@ class WebSocketServer:
                 continue
             slow.discard(connection)
             try:
-                _send_now(connection, message)
+                connection.send_nowait(message)
             except (ConnectionClosed, InvalidState):
                 continue
             sent += 1

@@ -24,7 +24,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-from .._close import CloseCode
+from .._close import CloseCode, check_close_code
 from .._connection import Connection, State
 from .._errors import ConnectionClosed, ConnectionClosedOK, InvalidState
 from .._events import (
@@ -521,6 +521,24 @@ class WebSocketConnection(asyncio.Protocol):
             if self._lost:
                 raise self._closed_exception()
 
+    def send_nowait(self, message: str | bytes | bytearray | memoryview) -> None:
+        """Hand a message to the transport now, without waiting for its buffer to drain.
+
+        For broadcasts and callbacks that cannot await: the caller must watch
+        [`buffered_amount`][wsframe.asyncio.WebSocketConnection.buffered_amount] itself,
+        or memory grows with a slow peer. `send()` is this plus the wait.
+
+        Raises:
+            ConnectionClosed: the connection is closing or closed.
+            TypeError: `message` is neither str nor bytes-like.
+        """
+        protocol = self._check_sendable()
+        protocol.send(message)
+        out = protocol.data_to_send()
+        transport = self._transport
+        if transport is not None:
+            transport.write(out)
+
     async def send(self, message: str | bytes | bytearray | memoryview) -> None:
         """Send a message: text for `str`, binary for bytes-like data.
 
@@ -531,12 +549,7 @@ class WebSocketConnection(asyncio.Protocol):
             ConnectionClosed: the connection is closing or closed.
             TypeError: `message` is neither str nor bytes-like.
         """
-        protocol = self._check_sendable()
-        protocol.send(message)
-        transport = self._transport
-        out = protocol.data_to_send()
-        if transport is not None:
-            transport.write(out)
+        self.send_nowait(message)
         if self._write_paused:
             await self._drain()
 
@@ -602,8 +615,10 @@ class WebSocketConnection(asyncio.Protocol):
         Closing a connection that is already closing or closed only waits.
 
         Raises:
-            ValueError: a code that may not be sent, or a reason over 123 bytes.
+            ValueError: a code that may not be sent, or a reason over 123 bytes, even
+                when the connection is already closed.
         """
+        check_close_code(code, reason)
         protocol = self._protocol
         if self._pending_fail:
             # The peer broke the protocol: the connection fails with its code instead.
