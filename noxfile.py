@@ -9,9 +9,12 @@ in CI (the ``CI`` environment variable is set), where it is an error.
 
 from __future__ import annotations
 
+import argparse
+import fnmatch
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import nox
@@ -42,7 +45,8 @@ LINT_PYTHON = "3.13"
 # build, demo, docs: the Python that runs nox, so that the README's commands work
 # on any machine with one Python >= 3.10 (requires-python rejects older ones).
 NOX_PYTHON = None
-TEST_DEPS = ["pytest", "hypothesis", "trustme"]
+# websockets: an independent peer for the interoperability tests of wsserver and wsclient.
+TEST_DEPS = ["pytest", "hypothesis", "trustme", "websockets>=13.1", "proxy.py>=2.4"]
 # Pinned: a new ruff or mypy release may add rules or checks; bump them on purpose.
 LINT_DEPS = ["ruff==0.17.6", "mypy==2.4.1"]
 # mkdocstrings formats the rendered signatures with ruff.
@@ -145,19 +149,32 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=LINT_PYTHON)
 def lint(session: nox.Session) -> None:
-    """Check style with ruff and types with mypy --strict, package by package."""
+    """Check style with ruff and types with mypy --strict, package by package.
+
+    Every check runs even after one fails; the session fails if any did.
+    """
     session.chdir(ROOT)
     install_packages(session)
     session.install(*LINT_DEPS, *TEST_DEPS)
     targets = ["packages", "noxfile.py"]
     if any((ROOT / "conformance").rglob("*.py")):
         targets.insert(1, "conformance")
-    session.run("ruff", "check", *targets)
-    session.run("ruff", "format", "--check", "--diff", *targets)
+    checks: list[tuple[str, list[str], Path]] = [
+        ("ruff check", ["ruff", "check", *targets], ROOT),
+        ("ruff format", ["ruff", "format", "--check", "--diff", *targets], ROOT),
+    ]
     for pkg in PACKAGES:
         # From the package folder, so mypy reads that package's own config.
-        with session.chdir(package_dir(pkg)):
-            session.run("mypy", "--strict", f"src/{pkg}")
+        checks.append((f"mypy {pkg}", ["mypy", "--strict", f"src/{pkg}"], package_dir(pkg)))
+    failed: list[str] = []
+    for label, command, folder in checks:
+        with session.chdir(folder):
+            try:
+                session.run(*command)
+            except CommandFailed:
+                failed.append(label)
+    if failed:
+        session.error("failed: " + ", ".join(failed))
 
 
 #: Run inside each fresh venv by the build session, with ``python -I`` from an
@@ -271,3 +288,147 @@ def docs(session: nox.Session) -> None:
         session.run("mkdocs", "serve", *session.posargs[1:])
     else:
         session.run("mkdocs", "build", "--strict", *session.posargs)
+
+
+#: Peers of the benchmark, pinned so that two runs compare like with like; bump on purpose.
+BENCH_PYTHON = "3.12"
+BENCH_DEPS = [
+    "websockets==17.4",
+    "picows==2.3.1",
+    "aiohttp==3.14.5",
+    "wsproto==1.3.2",
+    "uvloop==0.23.0",
+    "matplotlib==3.11.2",
+    "py-spy==0.4.3",
+]
+
+
+@nox.session(python=BENCH_PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmark wskit's server and client against their peers (not part of CI).
+
+    Echo servers of wskit (with and without its C accelerator), websockets, picows,
+    aiohttp, wsproto and, when npm can install them, the Node.js ws and websocket
+    packages, each pinned to core 0 and loaded from core 1; see bench/README.md.
+    Arguments go to bench/run.py: ``nox -s bench -- --rounds 3 --workloads small,large
+    --servers wskit,websockets``. Writes reports/bench/latest.md, .json and .png.
+    """
+    session.chdir(ROOT)
+    install_packages(session)
+    session.install(*BENCH_DEPS)
+    session.run("python", "bench/run.py", *session.posargs)
+
+
+# ------------------------------------------------------------------ conformance
+
+#: The Python whose conformance session runs EVERY Autobahn case (9.* limits and
+#: performance, 12.*/13.* permessage-deflate) in both directions. The others, and the
+#: wsrouter and no-speedups runs, use the reduced set: 12.* and 13.* keep 2 cases of
+#: each group. That is the CI-time budget cut (conformance/README.md has the numbers).
+FULL_AUTOBAHN_PYTHON = "3.12"
+#: The Python whose session runs Autobahn again with WSFRAME_NO_SPEEDUPS=1 (pure-Python
+#: masking) in both directions: the C accelerator only masks.
+NO_SPEEDUPS_AUTOBAHN_PYTHON = "3.10"
+#: Autobahn runs at once: each is a ping-pong of two processes, about one core.
+AUTOBAHN_JOBS = 2
+AUTOBAHN_REPORTS = REPORTS / "autobahn"
+CONFORMANCE_SUMMARY = REPORTS / "conformance"
+
+
+def conformance_plan(python: str, case_set: str | None = None) -> list[tuple[str, str, str]]:
+    """Return the Autobahn runs of `python`'s session: (name, run.py spec, report folder).
+
+    `case_set` ("full" or "reduced") overrides the budget's choice for this Python.
+    """
+    main = case_set or ("full" if python == FULL_AUTOBAHN_PYTHON else "reduced")
+    other = case_set or "reduced"
+    runs = [("autobahn-server", f"server:{main}"), ("autobahn-client", f"client:{main}")]
+    if python == FULL_AUTOBAHN_PYTHON:
+        runs.append(("autobahn-router", f"router:{other}"))
+    if python == NO_SPEEDUPS_AUTOBAHN_PYTHON:
+        runs.append(("autobahn-server-no-speedups", f"server:{other}:no-speedups"))
+        runs.append(("autobahn-client-no-speedups", f"client:{other}:no-speedups"))
+    plan = []
+    for name, spec in runs:
+        part, *_ = spec.split(":")
+        plan.append((name, spec, f"{part}-py{python}{'-no-speedups' if spec.endswith('no-speedups') else ''}"))
+    return plan
+
+
+@nox.session(python=PYTHONS)
+def conformance(session: nox.Session) -> None:
+    """Run the conformance suite: property tests and Autobahn|Testsuite, gated.
+
+    conformance/ tests with and without the C accelerator; then Autobahn (its Python 2.7
+    environment is cached in ~/.cache/wskit): wstest's fuzzing client against
+    `python -m wsserver`, wsclient against wstest's fuzzing server: every case on
+    FULL_AUTOBAHN_PYTHON, the reduced set elsewhere, plus wsrouter in front of the echo
+    server. Fails when any case is below OK/INFORMATIONAL. Reports in reports/autobahn/,
+    summary in reports/conformance/. After ``--``: ``--only NAME[,NAME]`` (globs),
+    ``--full`` or ``--reduced``, ``--cases '6.4.*,7.*'``, ``--jobs N``, ``--list``.
+    """
+    parser = argparse.ArgumentParser(prog=f"nox -s {session.name} --")
+    parser.add_argument("--only", default="*", help="comma-separated part names or globs")
+    parser.add_argument("--full", dest="case_set", action="store_const", const="full", help="every Autobahn case")
+    parser.add_argument("--reduced", dest="case_set", action="store_const", const="reduced", help="the reduced set")
+    parser.add_argument("--cases", help="Autobahn case patterns instead of a case set, comma-separated")
+    parser.add_argument("--jobs", type=int, default=AUTOBAHN_JOBS, help="Autobahn runs at once")
+    parser.add_argument("--list", action="store_true", help="print the matrix and this session's parts, run nothing")
+    options = parser.parse_args(session.posargs)
+    python = str(session.python)
+    plan = conformance_plan(python, options.case_set)
+    names = ["properties", "properties-no-speedups", *(name for name, _, _ in plan)]
+    patterns = [pattern.strip() for pattern in options.only.split(",") if pattern.strip()]
+    selected = [name for name in names if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)]
+
+    matrix = [f"  {version}: " + ", ".join(spec for _, spec, _ in conformance_plan(version)) for version in PYTHONS]
+    session.log(
+        "Autobahn matrix (PART:CASESET; full: all 517 cases; reduced: 12.* and 13.* keep their .1 and .11,"
+        " the CI-time budget cut):\n" + "\n".join(matrix)
+    )
+    session.log(f"this session: {', '.join(selected) or 'nothing'}")
+    if not selected:
+        session.error(f"--only {options.only} selects none of: {', '.join(names)}")
+    if options.list:
+        return
+
+    session.chdir(ROOT)
+    install_packages(session)
+    session.install(*TEST_DEPS)
+    session.run("python", "-c", "import wsframe; print('wsframe.SPEEDUPS =', wsframe.SPEEDUPS)")
+    timings: list[str] = []
+    failed: list[str] = []
+
+    def timed(label: str, *command: str, env: dict[str, str] | None = None) -> None:
+        session.log(f"--- {label} ---")
+        started = time.monotonic()
+        try:
+            session.run("python", *command, env=env)
+        except CommandFailed:
+            failed.append(label)
+        took = time.monotonic() - started
+        timings.append(f"  {label:<40} {took:6.0f}s  {'FAILED' if label in failed else 'ok'}")
+
+    for name, extra_env in (("properties", {}), ("properties-no-speedups", {"WSFRAME_NO_SPEEDUPS": "1"})):
+        if name in selected:
+            timed(name, "-m", "pytest", *PYTEST_OPTIONS, "conformance", env={"PYTHONASYNCIODEBUG": "1", **extra_env})
+    runs = [(name, spec, folder) for name, spec, folder in plan if name in selected]
+    if runs:
+        command = ["conformance/autobahn/run.py", "--reports", str(AUTOBAHN_REPORTS), "--jobs", str(options.jobs)]
+        for _, spec, _ in runs:
+            command += ["--run", spec]
+        if options.cases:
+            command += ["--cases", options.cases]
+        timed(f"autobahn ({', '.join(name for name, _, _ in runs)})", *command)
+        # The summary covers every run under reports/autobahn/; the exit status, this session's.
+        gate = [
+            "conformance/autobahn/gate.py",
+            "--all",
+            str(AUTOBAHN_REPORTS),
+            "--summary-dir",
+            str(CONFORMANCE_SUMMARY),
+        ]
+        timed("gate", *gate, *(str(AUTOBAHN_REPORTS / folder) for _, _, folder in runs))
+    session.log("time per part:\n" + "\n".join(timings))
+    if failed:
+        session.error("conformance failed: " + ", ".join(failed))

@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from wsframe._handshake import accept_key
+from wsframe import accept_key
 
 TEST_TIMEOUT = 30.0
 
@@ -147,7 +147,9 @@ async def echo(ws: Any) -> None:
 
 @pytest.fixture
 def ws_server() -> Callable[..., contextlib.AbstractAsyncContextManager[int]]:
-    from websockets.asyncio.server import serve
+    serve = pytest.importorskip(
+        "websockets.asyncio.server", reason="the websockets package is a test dependency (pip install websockets)"
+    ).serve
 
     @contextlib.asynccontextmanager
     async def start(handler: Callable[[Any], Awaitable[None]] = echo, **kwargs: Any) -> AsyncIterator[int]:

@@ -22,8 +22,7 @@ from wsclient import (
     Fragment,
     WebSocketClient,
 )
-from wsframe import State
-from wsframe._permessage_deflate import ClientPerMessageDeflate
+from wsframe import ClientPerMessageDeflate, State
 
 Server = Callable[..., AbstractAsyncContextManager[int]]
 
@@ -31,7 +30,8 @@ Server = Callable[..., AbstractAsyncContextManager[int]]
 async def test_echo_text_binary_and_large(ws_server: Server) -> None:
     async with ws_server() as port, wsclient.connect(f"ws://127.0.0.1:{port}/") as ws:
         assert isinstance(ws, ClientConnection)
-        assert ws.state is State.OPEN and ws.open
+        assert ws.state is State.OPEN
+        assert ws.open
         await ws.send("h\u00e9llo")
         assert await ws.recv() == "h\u00e9llo"
         await ws.send(b"\x00\x01\xff")
@@ -70,15 +70,25 @@ async def test_ping_round_trip(ws_server: Server) -> None:
 
 
 async def test_keepalive_pings_measure_latency(ws_server: Server) -> None:
+    ponged = asyncio.Event()
+
+    class Watching(ClientConnection):
+        def _on_pong(self, payload: bytes) -> None:
+            super()._on_pong(payload)
+            ponged.set()
+
     async with ws_server() as port:
-        async with wsclient.connect(f"ws://127.0.0.1:{port}/", keepalive_interval=0.05) as ws:
-            while ws.latency is None:
-                await asyncio.sleep(0.02)
+        async with wsclient.connect(
+            f"ws://127.0.0.1:{port}/", keepalive_interval=0.05, connection_factory=Watching
+        ) as ws:
+            await ponged.wait()
+            assert ws.latency is not None
         assert ws.close_code == 1000
 
 
 async def test_client_close_with_code_and_reason(ws_server: Server) -> None:
     seen: list[tuple[int | None, str | None]] = []
+    done = asyncio.Event()
 
     async def handler(server_ws: Any) -> None:
         try:
@@ -86,6 +96,7 @@ async def test_client_close_with_code_and_reason(ws_server: Server) -> None:
         except Exception:
             pass
         seen.append((server_ws.close_code, server_ws.close_reason))
+        done.set()
 
     async with ws_server(handler) as port:
         ws = await wsclient.connect(f"ws://127.0.0.1:{port}/")
@@ -93,14 +104,18 @@ async def test_client_close_with_code_and_reason(ws_server: Server) -> None:
         assert ws.close_code == 4000
         with pytest.raises(ConnectionClosed):
             await ws.send("late")
-        while not seen:
-            await asyncio.sleep(0.01)
+        await done.wait()
     assert seen == [(4000, "bye now")]
 
 
 @pytest.mark.parametrize(
     ("code", "expected"),
-    [(1000, ConnectionClosedOK), (1001, ConnectionClosedOK), (1011, ConnectionClosedError), (4001, ConnectionClosedError)],
+    [
+        (1000, ConnectionClosedOK),
+        (1001, ConnectionClosedOK),
+        (1011, ConnectionClosedError),
+        (4001, ConnectionClosedError),
+    ],
 )
 async def test_server_close_codes(ws_server: Server, code: int, expected: type[ConnectionClosed]) -> None:
     async def handler(server_ws: Any) -> None:
@@ -221,11 +236,11 @@ async def test_streaming_fragments(ws_server: Server) -> None:
         await server_ws.send(["ab", "cd", "ef"])  # one message in three frames
         await server_ws.close()
 
-    async with ws_server(handler) as port:
-        async with wsclient.connect(
-            f"ws://127.0.0.1:{port}/", assemble_fragments=False, permessage_deflate=False
-        ) as ws:
-            fragments = [fragment async for fragment in ws.fragments()]
+    async with (
+        ws_server(handler) as port,
+        wsclient.connect(f"ws://127.0.0.1:{port}/", assemble_fragments=False, permessage_deflate=False) as ws,
+    ):
+        fragments = [fragment async for fragment in ws.fragments()]
     assert all(isinstance(f, Fragment) for f in fragments)
     assert "".join(f.data for f in fragments) == "abcdef"
     # websockets ends a message sent from an iterable with an empty final frame.
@@ -249,17 +264,19 @@ async def test_outgoing_fragmentation_threshold(
         writer.write(b"\x81\x02ok")
         await helpers.answer_close(reader, writer)
 
-    async with raw_server(handler) as port:
-        async with wsclient.connect(
-            f"ws://127.0.0.1:{port}/", fragmentation_threshold=4000, permessage_deflate=False
-        ) as ws:
-            await ws.send(b"y" * 10_500)
-            assert await ws.recv() == "ok"
+    async with (
+        raw_server(handler) as port,
+        wsclient.connect(f"ws://127.0.0.1:{port}/", fragmentation_threshold=4000, permessage_deflate=False) as ws,
+    ):
+        await ws.send(b"y" * 10_500)
+        assert await ws.recv() == "ok"
     assert frames == [(False, 2, 4000), (False, 0, 4000), (True, 0, 2500)]
 
 
 async def test_unix_socket(helpers: types.SimpleNamespace) -> None:
-    from websockets.asyncio.server import unix_serve
+    unix_serve = pytest.importorskip(
+        "websockets.asyncio.server", reason="the websockets package is a test dependency (pip install websockets)"
+    ).unix_serve
 
     async def handler(server_ws: Any) -> None:
         await server_ws.send(server_ws.request.headers["Host"] + " " + server_ws.request.path)
@@ -267,10 +284,9 @@ async def test_unix_socket(helpers: types.SimpleNamespace) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "ws.sock")
-        async with unix_serve(handler, path):
-            async with wsclient.connect("ws://app.local/feed?x=1", unix_socket=path) as ws:
-                assert await ws.recv() == "app.local /feed?x=1"
-                assert ws.url == "ws://app.local/feed?x=1"
+        async with unix_serve(handler, path), wsclient.connect("ws://app.local/feed?x=1", unix_socket=path) as ws:
+            assert await ws.recv() == "app.local /feed?x=1"
+            assert ws.url == "ws://app.local/feed?x=1"
 
 
 async def test_connection_lost_without_close_frame(
@@ -313,3 +329,29 @@ async def test_keepalive_is_on_by_default() -> None:
     assert client.open_timeout == 10.0
     assert client.close_timeout == 5.0
     assert client.max_redirects == 5
+
+
+async def test_connect_accepts_a_parsed_url(ws_server: Server) -> None:
+    async with ws_server() as port:
+        url = wsclient.parse_url(f"ws://127.0.0.1:{port}/parsed")
+        async with await WebSocketClient().connect(url) as ws:
+            assert ws.url == f"ws://127.0.0.1:{port}/parsed"
+
+
+async def test_async_with_closes_on_error(ws_server: Server) -> None:
+    async with ws_server() as port:
+        opened: list[ClientConnection] = []
+
+        async def fail_inside() -> None:
+            async with wsclient.connect(f"ws://127.0.0.1:{port}/") as ws:
+                opened.append(ws)
+                raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError, match="boom"):
+            await fail_inside()
+        assert opened[0].state is State.CLOSED
+        assert opened[0].close_code == 1000
+
+
+async def test_default_tls_context_is_shared() -> None:
+    assert WebSocketClient().default_ssl_context() is WebSocketClient().default_ssl_context()

@@ -181,9 +181,7 @@ def _answers(key: str, helpers: types.SimpleNamespace) -> dict[str, bytes]:
         "bad deflate parameters": helpers.switching(
             key, "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=99"
         ),
-        "extension twice": helpers.switching(
-            key, "Sec-WebSocket-Extensions: permessage-deflate, permessage-deflate"
-        ),
+        "extension twice": helpers.switching(key, "Sec-WebSocket-Extensions: permessage-deflate, permessage-deflate"),
     }
 
 
@@ -265,7 +263,7 @@ async def test_open_timeout_when_the_server_never_answers(
         await release.wait()
 
     async with raw_server(handler) as port:
-        with pytest.raises(OpenTimeout, match="timed out after 0.2 s during opening handshake") as info:
+        with pytest.raises(OpenTimeout, match=r"timed out after 0\.2 s during opening handshake") as info:
             await wsclient.connect(f"ws://127.0.0.1:{port}/", open_timeout=0.2)
         assert isinstance(info.value, TimeoutError)
         # The client's own setting applies when connect() does not override it.
@@ -292,7 +290,7 @@ async def test_open_timeout_covers_the_tcp_connection() -> None:
             except BlockingIOError:
                 pass
             fillers.append(s)
-        with pytest.raises(OpenTimeout, match="during connecting to 127.0.0.1"):
+        with pytest.raises(OpenTimeout, match=r"during connecting to 127\.0\.0\.1"):
             await wsclient.connect(f"ws://127.0.0.1:{port}/", open_timeout=0.3)
     finally:
         for s in fillers:

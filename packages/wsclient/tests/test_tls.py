@@ -27,7 +27,8 @@ async def test_wss_with_the_ca_loaded(ws_server: Server, tls: Any) -> None:
             assert await ws.recv() == "secret"
             assert ws.url == f"wss://localhost:{port}/"
             ssl_object = ws._transport.get_extra_info("ssl_object")
-            assert ssl_object is not None and ssl_object.server_hostname == "localhost"
+            assert ssl_object is not None
+            assert ssl_object.server_hostname == "localhost"
         async with wsclient.connect(f"wss://127.0.0.1:{port}/", ssl=tls.client_context()) as ws:
             await ws.send("by address")
             assert await ws.recv() == "by address"
@@ -46,7 +47,7 @@ async def test_untrusted_certificate_is_refused_by_default(ws_server: Server, tl
 
 async def test_host_name_mismatch_is_refused(ws_server: Server, tls: Any) -> None:
     async with ws_server(ssl=tls.server_context(wrong_name=True)) as port:
-        with pytest.raises(ssl.SSLCertVerificationError, match="mismatch|doesn't match|not valid for"):
+        with pytest.raises(ssl.SSLCertVerificationError, match=r"mismatch|doesn't match|not valid for"):
             await wsclient.connect(f"wss://localhost:{port}/", ssl=tls.client_context())
 
 
@@ -54,12 +55,12 @@ async def test_server_hostname_overrides_sni_and_check(ws_server: Server, tls: A
     names: list[str | None] = []
     context = tls.server_context(wrong_name=True)
     context.sni_callback = lambda sock, name, ctx: names.append(name)  # type: ignore[assignment]
-    async with ws_server(ssl=context) as port:
-        async with wsclient.connect(
-            f"wss://127.0.0.1:{port}/", ssl=tls.client_context(), server_hostname="other.example"
-        ) as ws:
-            await ws.send("ok")
-            assert await ws.recv() == "ok"
+    async with (
+        ws_server(ssl=context) as port,
+        wsclient.connect(f"wss://127.0.0.1:{port}/", ssl=tls.client_context(), server_hostname="other.example") as ws,
+    ):
+        await ws.send("ok")
+        assert await ws.recv() == "ok"
     assert names == ["other.example"]
 
 
@@ -81,7 +82,9 @@ async def test_plain_server_behind_wss_url(ws_server: Server) -> None:
 
 
 async def test_wss_over_unix_socket(tls: Any) -> None:
-    from websockets.asyncio.server import unix_serve
+    unix_serve = pytest.importorskip(
+        "websockets.asyncio.server", reason="the websockets package is a test dependency (pip install websockets)"
+    ).unix_serve
 
     async def handler(server_ws: Any) -> None:
         await server_ws.send("over unix")
@@ -89,6 +92,8 @@ async def test_wss_over_unix_socket(tls: Any) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "wss.sock")
-        async with unix_serve(handler, path, ssl=tls.server_context()):
-            async with wsclient.connect("wss://localhost/", unix_socket=path, ssl=tls.client_context()) as ws:
-                assert await ws.recv() == "over unix"
+        async with (
+            unix_serve(handler, path, ssl=tls.server_context()),
+            wsclient.connect("wss://localhost/", unix_socket=path, ssl=tls.client_context()) as ws,
+        ):
+            assert await ws.recv() == "over unix"

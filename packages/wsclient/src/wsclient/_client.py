@@ -17,6 +17,7 @@ each hop (the first URL, then each redirect):
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import ssl as ssl_module
 import sys
@@ -25,24 +26,25 @@ from collections.abc import Awaitable, Generator, Sequence
 from typing import Any, Final, TypeAlias, TypeVar
 
 from wsframe import (
+    DEFAULT_FRAGMENTATION_THRESHOLD,
     ClientExtensionFactory,
+    ClientPerMessageDeflate,
     Connection,
     ConnectionOptions,
     HandshakeError,
-    Role,
-    negotiate_client_extensions,
-)
-from wsframe._handshake import build_request, check_response, generate_key  # TODO(lead): export
-from wsframe._headers import format_extension_header, is_token  # TODO(lead): export
-from wsframe._http import (  # TODO(lead): export
     Headers,
     HeadersLike,
     HttpResponse,
     ResponseParser,
+    Role,
+    build_request,
+    check_response,
+    format_extension_header,
+    generate_key,
+    is_token,
+    negotiate_client_extensions,
     serialize_request,
 )
-from wsframe._options import DEFAULT_FRAGMENTATION_THRESHOLD
-from wsframe._permessage_deflate import ClientPerMessageDeflate  # TODO(lead): export
 from wsframe.asyncio import (
     DEFAULT_CLOSE_TIMEOUT,
     DEFAULT_KEEPALIVE_GRACE,
@@ -153,7 +155,6 @@ class ClientConnection(WebSocketConnection):
         self.url = str(url)
         self.request = request
         self.response: HttpResponse | None = None
-        self._parsed_url = url
         self._key = key
         self._offered = tuple(subprotocols)
         self._factories = tuple(factories)
@@ -222,18 +223,6 @@ class ClientConnection(WebSocketConnection):
         return await self._handshake
 
     # ------------------------------------------------------ context manager
-
-    async def __aenter__(self) -> ClientConnection:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: types.TracebackType | None,
-    ) -> None:
-        await self.close()
-
 
 class _TunnelProtocol(asyncio.Protocol):
     """Reads a proxy's answer to ``CONNECT``; the transport is handed over afterwards."""
@@ -329,6 +318,9 @@ def _join_location(url: WebSocketURL, location: str) -> WebSocketURL:
 def _check_positive(name: str, value: float | None) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
         raise ValueError(f"{name} must be a positive number or None, not {value!r}")
+
+
+_default_ssl_context: ssl_module.SSLContext | None = None
 
 
 class WebSocketClient:
@@ -466,7 +458,6 @@ class WebSocketClient:
             logger if logger is not None else logging.getLogger("wsclient")
         )
         self.connection_factory = connection_factory
-        self._default_ssl: ssl_module.SSLContext | None = None
 
     # ----------------------------------------------------------------- TLS
 
@@ -474,23 +465,25 @@ class WebSocketClient:
         """The TLS context used for ``wss://`` and ``https://`` proxies unless one is given.
 
         `ssl.create_default_context()`: certificates verified against the system's
-        trust store, host names checked; ALPN offers ``http/1.1``. Created once per
-        client.
+        trust store, host names checked; ALPN offers ``http/1.1``. Made once per
+        process (loading the trust store takes milliseconds) and shared by every
+        client: do not modify it; pass your own context with `ssl=` instead.
 
         Returns:
             The context.
         """
-        if self._default_ssl is None:
+        global _default_ssl_context
+        if _default_ssl_context is None:
             context = ssl_module.create_default_context()
             context.set_alpn_protocols(["http/1.1"])
-            self._default_ssl = context
-        return self._default_ssl
+            _default_ssl_context = context
+        return _default_ssl_context
 
     # -------------------------------------------------------------- connect
 
     async def connect(
         self,
-        url: str,
+        url: str | WebSocketURL,
         protocols: Protocols = None,
         origin: str | None = None,
         headers: HeadersLike | None = None,
@@ -505,7 +498,8 @@ class WebSocketClient:
         """Open a connection (WebSocket-Node's `connect`, minus the events).
 
         Args:
-            url: ``ws://`` or ``wss://`` URL. A userinfo (``wss://user:pw@host/``) is sent
+            url: ``ws://`` or ``wss://`` URL (or one parsed by
+                [`parse_url`][wsclient.parse_url]). A userinfo (``wss://user:pw@host/``) is sent
                 as `Authorization: Basic`, and not to another host after a redirect.
             protocols: subprotocols to offer, preferred first: a sequence of tokens, or
                 one as a string. The server may choose none of them: check
@@ -547,8 +541,9 @@ class WebSocketClient:
             OSError: the network failed: `ConnectionRefusedError`, `socket.gaierror`,
                 `ssl.SSLCertVerificationError` (certificate or host name), ...
             ValueError: an invalid URL or argument, named.
+            TypeError: an argument of the wrong type, named.
         """
-        target = parse_url(url)
+        target = url if isinstance(url, WebSocketURL) else parse_url(url)
         subprotocols = _normalize_protocols(protocols)
         extra = Headers(headers) if headers is not None else Headers()
         if origin is not None:
@@ -655,6 +650,8 @@ class WebSocketClient:
                 raise RedirectError(
                     response, url=str(url), message=f"refusing redirect to another host over a unix socket: {next_url}"
                 )
+            if next_url.username is None and next_url.origin == url.origin:
+                next_url = dataclasses.replace(next_url, username=url.username, password=url.password)
             redirects += 1
             self.logger.info("redirect %d from %s to %s", response.status, url, next_url)
             url = next_url
@@ -708,13 +705,13 @@ class WebSocketClient:
         )
         context = (ssl if ssl is not None else self.default_ssl_context()) if url.secure else None
         sni = (server_hostname or url.host) if context is not None else None
+        if proxy is not None and proxy.secure and context is not None and sys.version_info < (3, 11):
+            # asyncio's start_tls() cannot wrap a TLS transport before Python 3.11.
+            raise ProxyError("wss:// through an https:// proxy needs Python 3.11 or later")
         try:
             if proxy is not None:
                 transport, extra = await self._tunnel(url, proxy, proxy_ssl, progress)
                 if context is not None:
-                    if proxy.secure and sys.version_info < (3, 11):
-                        transport.abort()
-                        raise ProxyError("wss:// through an https:// proxy needs Python 3.11 or later")
                     progress.stage = f"TLS handshake with {url.authority} through the proxy"
                     try:
                         tls = await loop.start_tls(transport, connection, context, server_hostname=sni)

@@ -30,8 +30,7 @@ WebSocketError`` every failure wskit detected itself. `HandshakeFailed` is never
 
 from __future__ import annotations
 
-from wsframe import HandshakeError, WebSocketError
-from wsframe._http import Headers, HttpResponse  # TODO(lead): export
+from wsframe import HandshakeError, Headers, HttpResponse, WebSocketError
 
 __all__ = [
     "HandshakeFailed",

@@ -32,8 +32,7 @@ import ssl
 from collections.abc import AsyncGenerator, Callable
 from typing import Any, Final
 
-from wsframe import State
-from wsframe._http import HeadersLike  # TODO(lead): export
+from wsframe import HeadersLike, State
 
 from ._client import ClientConnection, Protocols, WebSocketClient, split_arguments
 from ._errors import HandshakeFailed, ProxyError, RedirectError

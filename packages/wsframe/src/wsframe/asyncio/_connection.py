@@ -21,8 +21,16 @@ import asyncio
 import collections
 import itertools
 import logging
+import sys
+import types
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    if sys.version_info >= (3, 11):
+        from typing import Self
+    else:  # pragma: no cover
+        from typing_extensions import Self
 
 from .._close import CloseCode, check_close_code
 from .._connection import Connection, State
@@ -736,6 +744,18 @@ class WebSocketConnection(asyncio.Protocol):
             except ConnectionClosedOK:
                 return
             yield fragment
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: types.TracebackType | None,
+    ) -> None:
+        """Close the connection (1000) when the `async with` block ends."""
+        await self.close()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id} {self.state.name} {self.remote_address}>"
