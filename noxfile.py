@@ -156,7 +156,7 @@ def lint(session: nox.Session) -> None:
     session.chdir(ROOT)
     install_packages(session)
     session.install(*LINT_DEPS, *TEST_DEPS)
-    targets = ["packages", "noxfile.py"]
+    targets = ["packages", "examples", "noxfile.py"]
     if any((ROOT / "conformance").rglob("*.py")):
         targets.insert(1, "conformance")
     checks: list[tuple[str, list[str], Path]] = [
@@ -267,11 +267,14 @@ def build(session: nox.Session) -> None:
 
 @nox.session(python=NOX_PYTHON)
 def demo(session: nox.Session) -> None:
-    """Run the demo: for now `python -m wsframe`, a short sans-IO walk-through."""
+    """Run the live demo: the chat server of examples/chat on http://127.0.0.1:8000.
+
+    Open the URL it prints in two browser windows; Ctrl-C stops it. Arguments go to
+    the server: ``nox -s demo -- --port 8080``.
+    """
     session.chdir(ROOT)
     install_packages(session, editable=False)
-    # Becomes the live wsrouter demo server once wsserver and wsrouter exist.
-    session.run("python", "-m", "wsframe", *session.posargs)
+    session.run("python", "examples/chat/server.py", *session.posargs)
 
 
 @nox.session(python=NOX_PYTHON)

@@ -1,0 +1,47 @@
+"""Check the origin, then authenticate with a bearer token or a session cookie."""
+
+import asyncio
+import os
+
+import wsserver
+
+HOST = os.environ.get("HOST", "127.0.0.1")
+PORT = int(os.environ.get("PORT", "8765"))
+
+ALLOWED_ORIGINS = {"https://app.example.com", None}  # None: clients that are not browsers
+SESSIONS = {"s3cr3t-token": "alice"}  # your session store
+
+
+def authenticate(request: wsserver.WebSocketRequest) -> str | None:
+    """The user name, from `Authorization: Bearer <token>` or the `session` cookie."""
+    authorization = request.headers.get("Authorization", "")
+    if authorization.startswith("Bearer "):
+        return SESSIONS.get(authorization[len("Bearer ") :])
+    return SESSIONS.get(request.cookie_dict.get("session", ""))
+
+
+async def handler(request: wsserver.WebSocketRequest) -> None:
+    if request.origin not in ALLOWED_ORIGINS:
+        request.reject(403, "origin not allowed")
+        return
+    user = authenticate(request)
+    if user is None:
+        request.reject(401, "authentication required", headers=[("WWW-Authenticate", "Bearer")])
+        return
+    connection = request.accept(
+        cookies=[wsserver.SetCookie("greeted", "yes", path="/", http_only=True, same_site="Strict")],
+    )
+    await connection.send(f"Hello, {user}!")
+    async for message in connection:
+        await connection.send(message)
+
+
+async def main() -> None:
+    async with wsserver.WebSocketServer(handler) as server:
+        host, port = (await server.listen(HOST, PORT))[0][:2]
+        print(f"listening on ws://{host}:{port}", flush=True)
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
