@@ -224,6 +224,7 @@ class ClientConnection(WebSocketConnection):
 
     # ------------------------------------------------------ context manager
 
+
 class _TunnelProtocol(asyncio.Protocol):
     """Reads a proxy's answer to ``CONNECT``; the transport is handed over afterwards."""
 
