@@ -70,6 +70,11 @@ _OP_PING = 9
 _OP_PONG = 10
 
 
+# Headers of unmasked final text and binary frames with a 7-bit length, by length.
+_TEXT_HEADERS = [bytes((FIN | _OP_TEXT, n)) for n in range(126)]
+_BINARY_HEADERS = [bytes((FIN | _OP_BINARY, n)) for n in range(126)]
+
+
 class Role(enum.Enum):
     """Which end of the connection this is: it decides masking (RFC 6455 section 5.1)."""
 
@@ -169,6 +174,12 @@ class Connection:
             if opts.max_frame_size is None and frame_limit is not None:
                 frame_limit += self._wire_slack
         self._frame_limit = frame_limit
+        # Settings of the receive fast path (see _parse) and of the send fast path.
+        self._fast = not self.extensions and self._assemble
+        self._mask_bit = 0 if self._client else MASK_BIT
+        limits = [limit for limit in (frame_limit, self._max_message) if limit is not None]
+        self._fast_limit = min(limits) if limits else 1 << 62
+        self._plain_small = not self._client and not self.extensions
 
         # Receiving: bytes of an incomplete frame header or control frame.
         self._buf = b""
@@ -257,7 +268,12 @@ class Connection:
         if self.state is not State.OPEN or self._send_fragmented:
             self._check_open()
             raise InvalidState("cannot send a message while a fragmented message is in progress")
-        self._send_message(_OP_TEXT, text.encode())
+        payload = text.encode()
+        if self._plain_small and len(payload) < 126:
+            # Fast path: an unmasked single frame with a 7-bit length.
+            self._out.append(_TEXT_HEADERS[len(payload)] + payload)
+            return
+        self._send_message(_OP_TEXT, payload)
 
     def send_binary(self, data: BytesLike) -> None:
         """Queue a binary message.
@@ -273,7 +289,12 @@ class Connection:
             raise InvalidState("cannot send a message while a fragmented message is in progress")
         # Queue immutable bytes: the caller may reuse a bytearray before the data is
         # written, and len() of a memoryview counts items, not bytes.
-        self._send_message(_OP_BINARY, data if type(data) is bytes else bytes(data))
+        if type(data) is not bytes:
+            data = bytes(data)
+        if self._plain_small and len(data) < 126:
+            self._out.append(_BINARY_HEADERS[len(data)] + data)
+            return
+        self._send_message(_OP_BINARY, data)
 
     def send(self, data: str | BytesLike) -> None:
         """Queue a text message for a `str`, a binary message for bytes-like data.
@@ -473,11 +494,9 @@ class Connection:
         # with a 7- or 16-bit length, entirely in `data`, when no extension is in use and
         # messages are assembled. Anything else takes the general path, which performs
         # the same checks through check_frame_header().
-        fast = not extensions and self._assemble
-        mask_bit = MASK_BIT if mask_required else 0
-        fast_limit = frame_limit if frame_limit is not None else 1 << 62
-        if self._max_message is not None and self._max_message < fast_limit:
-            fast_limit = self._max_message
+        fast = self._fast
+        mask_bit = self._mask_bit
+        fast_limit = self._fast_limit
         while pos < end:
             if self._discard:
                 return
