@@ -100,7 +100,7 @@ def install_packages(session: nox.Session, *, editable: bool = True) -> None:
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """Run every package's tests and conformance/ property tests.
+    """Run every package's tests, conformance/ property tests and examples/ (the docs' code).
 
     One pytest run per folder (each package with its own pyproject settings);
     wsframe's tests run a second time with WSFRAME_NO_SPEEDUPS=1 (pure-Python
@@ -119,6 +119,9 @@ def tests(session: nox.Session) -> None:
             runs.append((pkg, package_dir(pkg) / "tests", {}))
     if has_tests(ROOT / "conformance"):
         runs.append(("conformance", ROOT / "conformance", {}))
+    # examples/test_snippets.py runs every code example of the documentation.
+    if has_tests(ROOT / "examples"):
+        runs.append(("examples", ROOT / "examples", {}))
     if has_tests(package_dir("wsframe") / "tests"):
         runs.append(("wsframe-no-speedups", package_dir("wsframe") / "tests", {"WSFRAME_NO_SPEEDUPS": "1"}))
     if not runs:

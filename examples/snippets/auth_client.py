@@ -12,8 +12,8 @@ async def main() -> None:
     async with wsclient.connect(URL, headers={"Authorization": "Bearer s3cr3t-token"}) as ws:
         print("<", await ws.recv())
 
-    browser_like = {"origin": "https://app.example.com", "headers": {"Cookie": "session=s3cr3t-token"}}
-    async with wsclient.connect(URL, **browser_like) as ws:
+    cookie = {"Cookie": "session=s3cr3t-token"}
+    async with wsclient.connect(URL, origin="https://app.example.com", headers=cookie) as ws:
         print("<", await ws.recv())
         print("Set-Cookie:", ws.response.headers.get("Set-Cookie"))
 

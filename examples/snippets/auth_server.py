@@ -14,7 +14,7 @@ SESSIONS = {"s3cr3t-token": "alice"}  # your session store
 
 def authenticate(request: wsserver.WebSocketRequest) -> str | None:
     """The user name, from `Authorization: Bearer <token>` or the `session` cookie."""
-    authorization = request.headers.get("Authorization", "")
+    authorization = request.headers.get("Authorization") or ""
     if authorization.startswith("Bearer "):
         return SESSIONS.get(authorization[len("Bearer ") :])
     return SESSIONS.get(request.cookie_dict.get("session", ""))

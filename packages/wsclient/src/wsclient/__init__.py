@@ -15,6 +15,12 @@ time the previous one ends, with backoff. Connections are
 [`ClientConnection`][wsclient.ClientConnection] objects with the same API as the
 server's (`send`, `recv`, ``async for``, `ping`, `close`).
 
+[`W3CWebSocket`][wsclient.W3CWebSocket] is the browser's WebSocket interface
+(`readyState`, `onmessage`, `addEventListener`, `bufferedAmount`...) on an asyncio
+loop; `wsclient.sync` is a blocking client for scripts and notebooks
+(``from wsclient.sync import connect``); ``python -m wsclient URL`` is a command-line
+client like ``wscat``.
+
 Exceptions (see `wsclient._errors` for the whole tree): `HandshakeFailed` when the
 server answers with a status other than 101 (with status, headers and body), plain
 `HandshakeError` / `NegotiationError` for an invalid 101, `ProxyError`, `OpenTimeout`,
@@ -54,6 +60,19 @@ if TYPE_CHECKING:
         connect,
     )
     from ._reconnect import backoff_delay, is_retryable, reconnecting
+    from ._w3c import (
+        Blob,
+        CloseEvent,
+        DOMException,
+        DOMSyntaxError,
+        ErrorEvent,
+        Event,
+        EventListener,
+        InvalidAccessError,
+        InvalidStateError,
+        MessageEvent,
+        W3CWebSocket,
+    )
 
 __all__ = [
     # _client
@@ -69,6 +88,18 @@ __all__ = [
     "backoff_delay",
     "is_retryable",
     "reconnecting",
+    # _w3c
+    "W3CWebSocket",
+    "Event",
+    "MessageEvent",
+    "ErrorEvent",
+    "CloseEvent",
+    "EventListener",
+    "Blob",
+    "DOMException",
+    "InvalidStateError",
+    "InvalidAccessError",
+    "DOMSyntaxError",
     # _errors
     "HandshakeFailed",
     "HandshakeInterrupted",
@@ -105,15 +136,28 @@ _LAZY = {
     "backoff_delay": "._reconnect",
     "is_retryable": "._reconnect",
     "reconnecting": "._reconnect",
+    "W3CWebSocket": "._w3c",
+    "Event": "._w3c",
+    "MessageEvent": "._w3c",
+    "ErrorEvent": "._w3c",
+    "CloseEvent": "._w3c",
+    "EventListener": "._w3c",
+    "Blob": "._w3c",
+    "DOMException": "._w3c",
+    "InvalidStateError": "._w3c",
+    "InvalidAccessError": "._w3c",
+    "DOMSyntaxError": "._w3c",
 }
 
 
 def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name == "sync":  # the public submodule, reachable as an attribute once `wsclient` is imported
+        return importlib.import_module(".sync", __name__)
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'wsclient' has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(module_name, __name__), name)
     globals()[name] = value
     return value

@@ -179,7 +179,9 @@ class Connection:
         self._mask_bit = 0 if self._client else MASK_BIT
         limits = [limit for limit in (frame_limit, self._max_message) if limit is not None]
         self._fast_limit = min(limits) if limits else 1 << 62
-        self._plain_small = not self._client and not self.extensions
+        # Payloads shorter than this go out as one unmasked frame with a 7-bit length.
+        small = 126 if not self._fragment_out else min(126, self._threshold + 1)
+        self._small_limit = small if not self._client and not self.extensions else 0
 
         # Receiving: bytes of an incomplete frame header or control frame.
         self._buf = b""
@@ -269,7 +271,7 @@ class Connection:
             self._check_open()
             raise InvalidState("cannot send a message while a fragmented message is in progress")
         payload = text.encode()
-        if self._plain_small and len(payload) < 126:
+        if len(payload) < self._small_limit:
             # Fast path: an unmasked single frame with a 7-bit length.
             self._out.append(_TEXT_HEADERS[len(payload)] + payload)
             return
@@ -291,7 +293,7 @@ class Connection:
         # written, and len() of a memoryview counts items, not bytes.
         if type(data) is not bytes:
             data = bytes(data)
-        if self._plain_small and len(data) < 126:
+        if len(data) < self._small_limit:
             self._out.append(_BINARY_HEADERS[len(data)] + data)
             return
         self._send_message(_OP_BINARY, data)
