@@ -435,6 +435,34 @@ def conformance(session: nox.Session) -> None:
             str(CONFORMANCE_SUMMARY),
         ]
         timed("gate", *gate, *(str(AUTOBAHN_REPORTS / folder) for _, _, folder in runs))
+        # The docs' Conformance page includes this file: commit it after a release run.
+        summary = CONFORMANCE_SUMMARY / "summary.md"
+        if summary.is_file():
+            shutil.copyfile(summary, ROOT / "docs" / "_generated" / "conformance.md")
+            session.log("docs/_generated/conformance.md updated from " + str(summary.relative_to(ROOT)))
     session.log("time per part:\n" + "\n".join(timings))
     if failed:
         session.error("conformance failed: " + ", ".join(failed))
+
+
+# ---------------------------------------------------------------------- fuzzing
+
+#: The Python of the fuzz session: atheris 3.0.0 installs from its wheel there (checked).
+FUZZ_PYTHON = "3.11"
+FUZZ_DEPS = ["atheris"]
+
+
+@nox.session(python=FUZZ_PYTHON)
+def fuzz(session: nox.Session) -> None:
+    """Fuzz the frame parser, the HTTP/handshake parsers and permessage-deflate (atheris).
+
+    Runs fuzzing/run.py: each target for 300 s by default, one after the other. Arguments
+    go to it: ``nox -s fuzz -- --seconds 60 --targets frames,http --jobs 2``. Summary in
+    reports/fuzz/summary.json, crashing inputs in reports/fuzz/crashes/<target>/ (the
+    corpus grown by earlier runs is reused from reports/fuzz/corpus/). Not part of CI.
+    """
+    session.chdir(ROOT)
+    install_packages(session)
+    session.install(*FUZZ_DEPS)
+    # A --seconds among the arguments overrides this default (argparse keeps the last one).
+    session.run("python", "fuzzing/run.py", "--seconds", "300", *session.posargs)
