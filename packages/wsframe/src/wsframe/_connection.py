@@ -70,6 +70,41 @@ _OP_PING = 9
 _OP_PONG = 10
 
 
+class _Chunks:
+    """Bytes received in pieces, joined once, with a bounded cost per piece.
+
+    Pieces of 4 KiB or more are kept as they are (joined once at the end); smaller ones
+    are copied into a bytearray, so that a peer dribbling one byte per read or sending
+    millions of empty frames costs no more memory than the data itself.
+    """
+
+    __slots__ = ("_parts", "_tail")
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self._tail = bytearray()
+
+    def add(self, chunk: bytes) -> None:
+        if len(chunk) >= 4096:
+            if self._tail:
+                self._parts.append(bytes(self._tail))
+                self._tail.clear()
+            self._parts.append(chunk)
+        elif chunk:
+            self._tail += chunk
+
+    def take(self) -> bytes:
+        """Return everything added so far, and start empty."""
+        parts = self._parts
+        if self._tail:
+            parts.append(bytes(self._tail))
+            self._tail.clear()
+        self._parts = []
+        if len(parts) == 1:
+            return parts[0]
+        return b"".join(parts)
+
+
 # Headers of unmasked final text and binary frames with a 7-bit length, by length.
 _TEXT_HEADERS = [bytes((FIN | _OP_TEXT, n)) for n in range(126)]
 _BINARY_HEADERS = [bytes((FIN | _OP_BINARY, n)) for n in range(126)]
@@ -191,14 +226,19 @@ class Connection:
         self._frame_mask: bytes | None = None
         self._frame_left = 0
         self._frame_seen = 0
-        self._frame_chunks: list[bytes] = []
-        # The message being received: its opcode (0 when none), its size so far, its
-        # parts (str or bytes), its incremental decoder for text.
+        # Raw payload of the current frame, kept per frame only when an extension must
+        # decode it or fragments are delivered one by one; else it goes to _msg_data.
+        self._frame_data = _Chunks()
+        self._per_frame = bool(self.extensions) or not self._assemble
+        # The message being received: its opcode (0 when none), its decoded size so far,
+        # its raw bytes (when assembling), the validator of its text, and for streamed
+        # text the decoder of each fragment's characters.
         self._msg_opcode = 0
         self._msg_size = 0
         self._msg_wire_size = 0
-        self._msg_parts: list[str] | list[bytes] = []
-        self._decoder: Utf8Decoder | None = None
+        self._msg_data = _Chunks()
+        self._validator: Utf8Decoder | None = None
+        self._fragment_decoder: Utf8Decoder | None = None
         self._frame_is_first = True
 
         # Sending: the opcode of a message the application sends in fragments.
@@ -593,15 +633,15 @@ class Connection:
                 self._msg_opcode = opcode
                 self._msg_size = 0
                 self._msg_wire_size = 0
-                self._msg_parts = []
                 self._frame_is_first = True
-                self._decoder = Utf8Decoder() if opcode == _OP_TEXT else None
+                text = opcode == _OP_TEXT
+                self._validator = Utf8Decoder() if text else None
+                self._fragment_decoder = Utf8Decoder() if text and not self._assemble else None
             self._msg_wire_size += length
             self._frame_first = first
             self._frame_mask = mask
             self._frame_left = length
             self._frame_seen = 0
-            self._frame_chunks = []
             pos = self._continue_payload(data, start, end, events)
 
     def _continue_payload(self, data: BytesLike, pos: int, end: int, events: list[Event]) -> int:
@@ -617,14 +657,14 @@ class Connection:
                 chunk = apply_mask(chunk, mask)
             self._frame_seen += take
             self._frame_left -= take
-            decoder = self._decoder
-            if decoder is not None and not self.extensions:
-                # Validate text as it arrives, to fail at the first invalid byte.
-                text = decoder.decode(chunk)
-                self._frame_chunks.append(text)  # type: ignore[arg-type]
-                self._msg_size += take
+            if self._validator is not None and not self.extensions:
+                # Validate text as it arrives, to fail at the first invalid byte; the
+                # characters are decoded once, when the frame or message is complete.
+                self._validator.decode(chunk)
+            if self._per_frame:
+                self._frame_data.add(chunk)
             else:
-                self._frame_chunks.append(chunk)
+                self._msg_data.add(chunk)
         if self._frame_left == 0:
             self._end_frame(events)
         return pos + take
@@ -632,14 +672,15 @@ class Connection:
     def _end_frame(self, events: list[Event]) -> None:
         first = self._frame_first
         self._frame_first = -1
-        chunks = self._frame_chunks
-        self._frame_chunks = []
         fin = bool(first & FIN)
-        decoder = self._decoder
+        validator = self._validator
+        payload = b""
+        if self._per_frame:
+            payload = self._frame_data.take()
         if self.extensions:
             frame = Frame(
                 Opcode(first & OPCODE_MASK),
-                b"".join(chunks),
+                payload,
                 fin=fin,
                 rsv1=bool(first & RSV1),
                 rsv2=bool(first & RSV2),
@@ -660,29 +701,26 @@ class Connection:
             self._msg_size += len(payload)
             if max_message is not None and self._msg_size > max_message:
                 raise MessageTooBig(f"message exceeds the limit of {max_message} bytes")
-            data: str | bytes = decoder.decode(payload, fin) if decoder is not None else payload
-        elif decoder is not None:
-            text = "".join(chunks)  # type: ignore[arg-type]
-            data = text + decoder.decode(b"", True) if fin else text
-        else:
-            data = b"".join(chunks) if len(chunks) != 1 else chunks[0]
-            self._msg_size += len(data)
+            if validator is not None:
+                validator.decode(payload)
+            if self._assemble:
+                self._msg_data.add(payload)
+        if fin and validator is not None:
+            validator.decode(b"", True)  # the message must end on a whole character
         text_message = self._msg_opcode == _OP_TEXT
         if not self._assemble:
+            decoder = self._fragment_decoder
+            data: str | bytes = decoder.decode(payload, fin) if decoder is not None else payload
             events.append(Fragment(data, text_message, self._frame_is_first, fin))
             self._frame_is_first = False
-        else:
-            self._msg_parts.append(data)  # type: ignore[arg-type]
+        elif fin:
+            raw = self._msg_data.take()
+            # Already validated chunk by chunk: decoding cannot fail.
+            events.append(TextMessage(raw.decode()) if text_message else BinaryMessage(raw))
         if fin:
-            if self._assemble:
-                parts = self._msg_parts
-                if text_message:
-                    events.append(TextMessage("".join(parts)))  # type: ignore[arg-type]
-                else:
-                    events.append(BinaryMessage(b"".join(parts)))  # type: ignore[arg-type]
             self._msg_opcode = 0
-            self._msg_parts = []
-            self._decoder = None
+            self._validator = None
+            self._fragment_decoder = None
 
     def _control(self, opcode: int, payload: bytes, events: list[Event]) -> None:
         if opcode == _OP_PING:

@@ -235,32 +235,45 @@ class FrameParser:
         self.max_frame_size = max_frame_size
         self.rsv_allowed = rsv_allowed
         self._buf = bytearray()
+        self._error: ProtocolError | None = None
 
     def feed(self, data: BytesLike) -> list[Frame]:
         """Add received bytes and return the frames they complete.
+
+        Frames completed before a violation are returned first; the error is raised by
+        the next call (and every call after it).
 
         Raises:
             ProtocolError: the input breaks RFC 6455; the parser must not be fed again.
             MessageTooBig: a frame above `max_frame_size`.
         """
+        if self._error is not None:
+            raise self._error
         buf = self._buf
         buf += data
         frames: list[Frame] = []
         pos = 0
         end = len(buf)
         while True:
-            header = decode_header(buf, pos, end)
-            if header is None:
+            try:
+                header = decode_header(buf, pos, end)
+                if header is None:
+                    break
+                first, second, length, size = header
+                check_frame_header(
+                    first,
+                    second,
+                    length,
+                    mask_required=self.mask_required,
+                    rsv_allowed=self.rsv_allowed,
+                    max_frame_size=self.max_frame_size,
+                )
+            except ProtocolError as exc:
+                if not frames:
+                    raise
+                # Return the good frames before the bad one; raise on the next call.
+                self._error = exc
                 break
-            first, second, length, size = header
-            check_frame_header(
-                first,
-                second,
-                length,
-                mask_required=self.mask_required,
-                rsv_allowed=self.rsv_allowed,
-                max_frame_size=self.max_frame_size,
-            )
             if end - pos < size + length:
                 break
             start = pos + size
