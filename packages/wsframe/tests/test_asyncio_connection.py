@@ -443,7 +443,12 @@ async def test_close_during_handshake_aborts() -> None:
         with pytest.raises(ConnectionClosedError) as info:
             await conn.recv()
         assert info.value.code == 1006
-        await raw.expect_eof()
+        # An abort ends the stream with a reset or a plain EOF, depending on the kernel
+        # and on what was left unread.
+        try:
+            await raw.expect_eof()
+        except ConnectionResetError:
+            pass
     finally:
         raw.close()
 

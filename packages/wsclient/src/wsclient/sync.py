@@ -151,10 +151,17 @@ async def _with_timeout(awaitable: Coroutine[Any, Any, _T], timeout: float | Non
         async with asyncio.timeout(timeout):
             return await awaitable
     else:  # pragma: no cover - Python 3.10
-        try:
-            return await asyncio.wait_for(awaitable, timeout)
-        except asyncio.TimeoutError:
-            raise TimeoutError from None
+        # Not asyncio.wait_for: on 3.10 a timeout of 0 never starts the awaitable, and a
+        # result that arrives as the timeout fires is dropped (a lost message).
+        task = asyncio.ensure_future(awaitable)
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if task not in done:
+            task.cancel()
+            try:
+                return await task  # it may have finished meanwhile: keep its result
+            except asyncio.CancelledError:
+                raise TimeoutError from None
+        return task.result()
 
 
 class SyncConnection:
