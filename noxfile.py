@@ -159,7 +159,7 @@ def lint(session: nox.Session) -> None:
     session.chdir(ROOT)
     install_packages(session)
     session.install(*LINT_DEPS, *TEST_DEPS)
-    targets = ["packages", "examples", "noxfile.py"]
+    targets = ["packages", "examples", "fuzzing", "noxfile.py"]
     if any((ROOT / "conformance").rglob("*.py")):
         targets.insert(1, "conformance")
     checks: list[tuple[str, list[str], Path]] = [

@@ -205,7 +205,7 @@ def test_summary_files_cover_all_runs_but_gate_only_given(tmp_path: Path) -> Non
     )
     assert "| client-py3.10 |" in markdown
     assert "Directions: server: wstest fuzzingclient -> wsserver.\n" in markdown
-    assert "- client-py3.10: 9.*, 12.*, 13.*" in markdown
+    assert "- client-py3.10: `9.*`, `12.*`, `13.*`" in markdown
     assert "case 5.1 behavior=FAILED" in markdown
     data = json.loads((summary / "summary.json").read_text())
     by_name = {run["run"]: run for run in data["runs"]}

@@ -314,7 +314,7 @@ def render_markdown(runs: Sequence[RunReport], generated: str) -> str:
     if excluded:
         lines.append("Cases left out to fit CI's time (the run on the full case set covers them):")
         lines.append("")
-        lines += [f"- {name}: {', '.join(map(str, patterns))}" for name, patterns in excluded]
+        lines += [f"- {name}: {', '.join(f'`{pattern}`' for pattern in patterns)}" for name, patterns in excluded]
         lines.append("")
     problems = [line for run in runs for line in _problem_lines(run)]
     if problems:

@@ -1,6 +1,7 @@
 """Check the origin, then authenticate with a bearer token or a session cookie."""
 
 import asyncio
+import logging
 import os
 
 import wsserver
@@ -8,7 +9,8 @@ import wsserver
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = int(os.environ.get("PORT", "8765"))
 
-ALLOWED_ORIGINS = {"https://app.example.com", None}  # None: clients that are not browsers
+# Browsers send the origin of the page; None: other clients usually send none.
+ALLOWED_ORIGINS = {"https://app.example.com", None}
 SESSIONS = {"s3cr3t-token": "alice"}  # your session store
 
 
@@ -26,11 +28,13 @@ async def handler(request: wsserver.WebSocketRequest) -> None:
         return
     user = authenticate(request)
     if user is None:
-        request.reject(401, "authentication required", headers=[("WWW-Authenticate", "Bearer")])
+        challenge = [("WWW-Authenticate", "Bearer")]
+        request.reject(401, "authentication required", headers=challenge)
         return
-    connection = request.accept(
-        cookies=[wsserver.SetCookie("greeted", "yes", path="/", http_only=True, same_site="Strict")],
+    cookie = wsserver.SetCookie(
+        "greeted", "yes", path="/", http_only=True, same_site="Strict"
     )
+    connection = request.accept(cookies=[cookie])
     await connection.send(f"Hello, {user}!")
     async for message in connection:
         await connection.send(message)
@@ -38,10 +42,10 @@ async def handler(request: wsserver.WebSocketRequest) -> None:
 
 async def main() -> None:
     async with wsserver.WebSocketServer(handler) as server:
-        host, port = (await server.listen(HOST, PORT))[0][:2]
-        print(f"listening on ws://{host}:{port}", flush=True)
+        await server.listen(HOST, PORT)  # logs "listening on ws://..."
         await server.serve_forever()
 
 
 if __name__ == "__main__":
+    logging.basicConfig(format="%(message)s", level=logging.INFO)
     asyncio.run(main())

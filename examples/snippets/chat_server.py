@@ -1,7 +1,8 @@
-"""Chat rooms with wsrouter: ws://host:port/rooms/<room>?name=<name>, subprotocol "chat"."""
+"""Chat rooms with wsrouter: ws://host:port/rooms/<room>?name=<name>, "chat"."""
 
 import asyncio
 import json
+import logging
 import os
 
 import wsrouter
@@ -50,10 +51,10 @@ async def no_subprotocol(request: wsrouter.RoutedRequest) -> None:
 
 async def main() -> None:
     async with server:
-        host, port = (await server.listen(HOST, PORT))[0][:2]
-        print(f"listening on ws://{host}:{port}", flush=True)
+        await server.listen(HOST, PORT)  # logs "listening on ws://..."
         await server.serve_forever()
 
 
 if __name__ == "__main__":
+    logging.basicConfig(format="%(message)s", level=logging.INFO)
     asyncio.run(main())

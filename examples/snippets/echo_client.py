@@ -1,4 +1,4 @@
-"""A client for the echo server: sends a text and a binary message, prints the replies."""
+"""A client for the echo server: sends two messages, prints the replies."""
 
 import asyncio
 import os

@@ -1,6 +1,7 @@
 """An echo server: every message comes back to its sender."""
 
 import asyncio
+import logging
 import os
 
 import wsserver
@@ -17,10 +18,10 @@ async def echo(request: wsserver.WebSocketRequest) -> None:
 
 async def main() -> None:
     async with wsserver.WebSocketServer(echo) as server:
-        host, port = (await server.listen(HOST, PORT))[0][:2]
-        print(f"listening on ws://{host}:{port}", flush=True)
+        await server.listen(HOST, PORT)  # logs "listening on ws://..."
         await server.serve_forever()
 
 
 if __name__ == "__main__":
+    logging.basicConfig(format="%(message)s", level=logging.INFO)
     asyncio.run(main())

@@ -9,7 +9,9 @@ URL = os.environ.get("WS_URL", "ws://127.0.0.1:8765/")
 
 
 async def main() -> None:
-    headers = {"X-Forwarded-For": "203.0.113.7"}  # what nginx's $proxy_add_x_forwarded_for adds
+    headers = {
+        "X-Forwarded-For": "203.0.113.7"
+    }  # what nginx's $proxy_add_x_forwarded_for adds
     async with wsclient.connect(URL, headers=headers) as ws:
         print("<", await ws.recv())
 

@@ -1,6 +1,7 @@
 """Choose a subprotocol: the server's preference among those the client offers."""
 
 import asyncio
+import logging
 import os
 
 import wsserver
@@ -23,10 +24,10 @@ async def handler(request: wsserver.WebSocketRequest) -> None:
 
 async def main() -> None:
     async with wsserver.WebSocketServer(handler) as server:
-        host, port = (await server.listen(HOST, PORT))[0][:2]
-        print(f"listening on ws://{host}:{port}", flush=True)
+        await server.listen(HOST, PORT)  # logs "listening on ws://..."
         await server.serve_forever()
 
 
 if __name__ == "__main__":
+    logging.basicConfig(format="%(message)s", level=logging.INFO)
     asyncio.run(main())

@@ -1,6 +1,7 @@
 """The echo server over TLS: wss://."""
 
 import asyncio
+import logging
 import os
 import ssl
 
@@ -21,10 +22,10 @@ async def main() -> None:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(CERTFILE)
     async with wsserver.WebSocketServer(echo) as server:
-        host, port = (await server.listen(HOST, PORT, ssl=context))[0][:2]
-        print(f"listening on wss://{host}:{port}", flush=True)
+        await server.listen(HOST, PORT, ssl=context)  # logs "listening on wss://..."
         await server.serve_forever()
 
 
 if __name__ == "__main__":
+    logging.basicConfig(format="%(message)s", level=logging.INFO)
     asyncio.run(main())

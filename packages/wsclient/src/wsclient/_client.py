@@ -917,11 +917,12 @@ def connect(
     [`WebSocketClient.connect`][wsclient.WebSocketClient.connect] (`ssl`,
     `server_hostname`, `unix_socket`, `proxy`, `proxy_ssl`).
 
-    Example::
-
+    Example:
+        ```python
         async with connect("wss://echo.example/chat", ["chat.v1"]) as ws:
             await ws.send("hello")
             print(await ws.recv())
+        ```
 
     Args:
         url: ``ws://`` or ``wss://`` URL.

@@ -334,11 +334,12 @@ def connect(
 ) -> SyncConnection:
     """Open a WebSocket connection and return it once open (blocking).
 
-    Example::
-
+    Example:
+        ```python
         with connect("ws://127.0.0.1:8080/") as ws:
             ws.send("hello")
             print(ws.recv())
+        ```
 
     Args:
         url: ``ws://`` or ``wss://`` URL.

@@ -146,7 +146,7 @@ class Connection:
         mask_key: where a client takes 4-byte masking keys from (default
             `secrets.token_bytes`); replaceable for reproducible tests.
 
-    Example:
+    Examples:
         >>> conn = Connection(Role.SERVER)
         >>> conn.receive_data(bytes.fromhex("818537fa213d7f9f4d5158"))
         [TextMessage('Hello', 5 chars)]

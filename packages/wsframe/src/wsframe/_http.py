@@ -40,6 +40,7 @@ import dataclasses
 import http
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from typing import overload
 
 from ._errors import HandshakeError, InvalidState
 
@@ -129,12 +130,13 @@ class Headers:
     Names keep the case they were given in; lookups ignore case. Iterating yields the
     name of every line in order (repeated names repeat), and ``len()`` counts lines.
 
-    Example::
-
+    Example:
+        ```python
         headers = Headers([("Host", "example.com"), ("Cookie", "a=1")])
         headers.add("Cookie", "b=2")
         headers["host"]            # "example.com"
         headers.get_all("cookie")  # ["a=1", "b=2"]
+        ```
 
     Args:
         headers: initial lines: another `Headers`, a mapping, or an iterable of
@@ -187,6 +189,15 @@ class Headers:
         if not values:
             raise KeyError(name)
         return values[0]
+
+    @overload
+    def get(self, name: str) -> str | None: ...
+
+    @overload
+    def get(self, name: str, default: str) -> str: ...
+
+    @overload
+    def get(self, name: str, default: None) -> str | None: ...
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of `name`, or `default` when absent.

@@ -26,7 +26,7 @@ _IncrementalDecoder = codecs.getincrementaldecoder("utf-8")
 class Utf8Decoder:
     """Decode UTF-8 given in chunks, failing at the first chunk that makes it invalid.
 
-    Example:
+    Examples:
         >>> d = Utf8Decoder()
         >>> d.decode(b"caf\\xc3")
         'caf'

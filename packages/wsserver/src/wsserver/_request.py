@@ -232,12 +232,14 @@ class Response:
         body: the body; a `str` is encoded as UTF-8 and, without a `Content-Type`
             header, sent as ``text/plain; charset=utf-8``.
 
-    Example::
-
+    Example:
+        ```python
         async def http_handler(request: wsserver.Request) -> wsserver.Response | None:
             if request.path == "/":
                 return Response(200, [("Content-Type", "text/html; charset=utf-8")], PAGE)
             return None  # 404
+        ```
+
     """
 
     status: int = 200

@@ -75,8 +75,8 @@ def _check_count(name: str, value: int | None, *, allow_none: bool = True, minim
 class WebSocketServer:
     """An asyncio WebSocket server: listens, hands each upgrade to the application.
 
-    Example::
-
+    Example:
+        ```python
         async def handler(request: wsserver.WebSocketRequest) -> None:
             if request.origin not in ("https://example.com", None):
                 request.reject(403, "origin not allowed")
@@ -88,6 +88,7 @@ class WebSocketServer:
         async with wsserver.WebSocketServer(handler) as server:
             await server.listen("127.0.0.1", 8080)
             await server.serve_forever()
+        ```
 
     The handler receives a [`WebSocketRequest`][wsserver.WebSocketRequest] and accepts or
     rejects it. When it returns, an accepted connection still open is closed with 1000;
