@@ -1296,9 +1296,10 @@ async def test_receive_backpressure_pauses_reading_and_loses_nothing() -> None:
         await within(wait_until(lambda: not is_reading(server), what="reading to pause"))
         # The sender is throttled by TCP: it cannot finish while the server does not read.
         await within(wait_until(lambda: client.buffered_amount > 0, what="the client's write buffer to fill"))
-        progress = sent
+        # The kernel's socket buffers may still absorb a few messages (their size grows
+        # with autotuning), but the sender cannot finish while the application does not read.
         assert await stays_pending(task, 0.1)
-        assert sent == progress < count  # no progress while the application does not read
+        assert sent < count
         assert not is_reading(server)
         # The application drains the queue: reading resumes, every message arrives in order.
         for i, message in enumerate(messages):
