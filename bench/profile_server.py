@@ -33,6 +33,9 @@ sys.path.insert(0, str(BENCH))
 from loadgen import WORKLOADS  # noqa: E402
 from run import CLIENT_CORE, ROOT, SERVERS, Server, pinned, subject_env  # noqa: E402
 
+#: Leaf frames of an event loop waiting for events (asyncio's selector; uvloop's run_forever).
+IDLE_FRAMES = ("EpollSelector.select (", "select (selectors.py)")
+
 
 def frame_name(frame: str) -> str:
     """``function (path/to/module.py:LINE)`` -> ``function (module.py)``: one entry per function."""
@@ -48,7 +51,7 @@ def summarize_folded(path: Path, top: int) -> str:
     """Self and total sample counts per function from py-spy's raw (folded) output."""
     self_counts: collections.Counter[str] = collections.Counter()
     total_counts: collections.Counter[str] = collections.Counter()
-    samples = 0
+    samples = idle = 0
     for line in path.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack:
@@ -57,13 +60,21 @@ def summarize_folded(path: Path, top: int) -> str:
         frames = [frame_name(f) for f in stack.split(";") if f and not f.startswith("process ")]
         if not frames:
             continue
+        if frames[-1].startswith(IDLE_FRAMES):
+            # Waiting in epoll for the next event: not work, left out of the percentages.
+            idle += count
+            continue
         samples += count
         self_counts[frames[-1]] += count
         for name in set(frames):
             total_counts[name] += count
-    lines = [f"{samples} samples", "", f"Top {top} by self time (% of samples):"]
+    lines = [
+        f"{samples} samples while busy, {idle} waiting in epoll (left out)",
+        "",
+        f"Top {top} by self time (% of busy samples):",
+    ]
     lines += [f"  {100 * n / samples:5.1f}%  {name}" for name, n in self_counts.most_common(top)]
-    lines += ["", f"Top {top} by total time (% of samples):"]
+    lines += ["", f"Top {top} by total time (% of busy samples):"]
     lines += [f"  {100 * n / samples:5.1f}%  {name}" for name, n in total_counts.most_common(top)]
     return "\n".join(lines)
 

@@ -54,6 +54,13 @@ class Counters:
         self.errors: list[str] = []
 
 
+def _machine_busy() -> float:
+    """CPU seconds spent so far by all cores (all but idle and iowait), from /proc/stat."""
+    with open("/proc/stat", "rb") as f:
+        ticks = [int(x) for x in f.readline().split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / CLK_TCK
+
+
 def _process_cpu(pid: int) -> float:
     if not pid:
         return 0.0
@@ -66,8 +73,10 @@ async def measure(args: argparse.Namespace, counters: Counters) -> dict[str, Any
     """Wait for the warm-up, measure one window, stop the loops; return the figures."""
     await asyncio.sleep(args.warmup)
     wall0, n0, cpu0, srv0 = time.perf_counter(), counters.messages, time.process_time(), _process_cpu(args.server_pid)
+    busy0 = _machine_busy()
     await asyncio.sleep(args.duration)
     wall1, n1, cpu1, srv1 = time.perf_counter(), counters.messages, time.process_time(), _process_cpu(args.server_pid)
+    busy1 = _machine_busy()
     counters.running = False
     elapsed = wall1 - wall0
     messages = n1 - n0
@@ -79,6 +88,9 @@ async def measure(args: argparse.Namespace, counters: Counters) -> dict[str, Any
         "client_cpu_us_per_msg": (cpu1 - cpu0) / messages * 1e6 if messages else None,
         "client_cpu_pct": 100 * (cpu1 - cpu0) / elapsed,
         "server_cpu_pct": 100 * (srv1 - srv0) / elapsed,
+        # CPU used by anything else on the machine during the window, in % of one core
+        # (meaningful only with --server-pid).
+        "other_cpu_pct": 100 * (busy1 - busy0 - (cpu1 - cpu0) - (srv1 - srv0)) / elapsed,
         "errors": counters.errors[:5],
     }
 
