@@ -542,10 +542,7 @@ class WebSocketConnection(asyncio.Protocol):
         """
         protocol = self._check_sendable()
         protocol.send(message)
-        out = protocol.data_to_send()
-        transport = self._transport
-        if transport is not None:
-            transport.write(out)
+        self._write_out(protocol)
 
     async def send(self, message: str | bytes | bytearray | memoryview) -> None:
         """Send a message: text for `str`, binary for bytes-like data.
