@@ -1321,6 +1321,50 @@ async def test_max_queue_one_resumes_after_each_recv() -> None:
 
 
 @async_test
+async def test_one_read_of_tiny_frames_never_overfills_the_queue() -> None:
+    # 20,000 frames of 1 byte in one write (one or a few reads): the connection parses
+    # only what its queue has room for and keeps the rest of the read as a backlog.
+    count, max_queue = 20_000, 8
+    async with raw_pair(Role.SERVER, max_queue=max_queue) as (conn, raw):
+        frames = b"".join(raw.frame(BINARY, bytes([i % 251])) for i in range(count))
+        await raw.send(frames + raw.frame(PING, b"last"))
+        await within(wait_until(lambda: not is_reading(conn), what="reading to pause"))
+        largest = len(conn._queue)
+        received = []
+        for _ in range(count):
+            received.append(await within(conn.recv()))
+            largest = max(largest, len(conn._queue))
+        assert received == [bytes([i % 251]) for i in range(count)]
+        assert largest <= max_queue
+        # The ping after them is answered once its turn comes.
+        assert await within(raw.recv_frame()) == RawFrame(PONG, b"last", True, 0, False)
+        await within(wait_until(lambda: is_reading(conn), what="reading to resume"))
+
+
+@async_test
+async def test_backlog_is_delivered_when_the_peer_closes() -> None:
+    # Frames left unparsed when the peer's close frame and EOF arrive still reach recv().
+    async with raw_pair(Role.SERVER, max_queue=2) as (conn, raw):
+        await raw.send(
+            b"".join(raw.frame(TEXT, str(i).encode()) for i in range(50)) + raw.frame(CLOSE, close_payload(1000))
+        )
+        raw.sock.shutdown(socket.SHUT_WR)
+        received = [message async for message in conn]
+        assert received == [str(i) for i in range(50)]
+        assert conn.close_code == 1000
+
+
+@async_test
+async def test_connections_share_one_read_buffer() -> None:
+    async with ws_pair() as (server, client):
+        assert server.get_buffer(-1) is client.get_buffer(-1)
+        await client.send(b"x" * 100_000)  # a large read, parsed from the shared buffer
+        await client.send("after")
+        assert await within(server.recv()) == b"x" * 100_000
+        assert await within(server.recv()) == "after"
+
+
+@async_test
 async def test_send_backpressure_blocks_until_peer_reads() -> None:
     count, size = 8, MiB
     write_limit = 64 * 1024

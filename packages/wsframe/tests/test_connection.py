@@ -1173,6 +1173,38 @@ class TestChunkingInvariance:
         whole.receive_data(data)
         assert out == whole.data_to_send()
 
+    @pytest.mark.parametrize("role", [Role.SERVER, Role.CLIENT])
+    @pytest.mark.parametrize("assemble", [True, False])
+    @pytest.mark.parametrize("seed", range(4))
+    def test_reused_read_buffer(
+        self,
+        make_conn: MakeConn,
+        client_frame: FrameFn,
+        server_frame: FrameFn,
+        role: Role,
+        assemble: bool,
+        seed: int,
+    ) -> None:
+        """Memoryviews of one buffer that is overwritten after each call (how
+        wsframe.asyncio feeds large reads): nothing received may still point into it."""
+        data = self.recorded_client_stream(client_frame if role is Role.SERVER else server_frame)
+        expected = make_conn(role, assemble_fragments=assemble).receive_data(data)
+        assert len(expected) > 10
+        rng = random.Random(seed)
+        buffer = bytearray(20000)
+        view = memoryview(buffer)
+        conn = make_conn(role, assemble_fragments=assemble)
+        events: list[Event] = []
+        pos = 0
+        while pos < len(data):
+            n = rng.choice([1, 5, 64, 1000, 20000])
+            chunk = data[pos : pos + n]
+            buffer[: len(chunk)] = chunk
+            events += conn.receive_data(view[: len(chunk)])
+            buffer[:] = b"\xaa" * len(buffer)  # the next read overwrites it
+            pos += n
+        assert events == expected
+
     def test_fragment_events_bytewise(self, make_conn: MakeConn, client_frame: FrameFn) -> None:
         """With assemble_fragments=False, each frame's text is still delivered once, whole."""
         data = self.recorded_client_stream(client_frame)

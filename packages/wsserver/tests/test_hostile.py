@@ -454,6 +454,55 @@ def test_ping_flood_from_a_client_that_never_reads() -> None:
     run(main())
 
 
+def test_tiny_frame_flood_does_not_starve_others() -> None:
+    """Megabytes of 1-byte frames, read back as fast as they echo: others stay served."""
+
+    async def main() -> None:
+        async with serve() as (server, port, _), GoodClient(port) as good:
+            loop = asyncio.get_running_loop()
+            sock = await upgrade(port)
+            batch = frame(0x82, b"x") * 40_000  # 280 KB: 40,000 frames per write
+            echoed = 0
+
+            async def reader() -> None:
+                nonlocal echoed
+                with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+                    while True:
+                        chunk = await loop.sock_recv(sock, 1 << 20)
+                        if not chunk:
+                            return
+                        echoed += len(chunk)
+
+            reading = asyncio.create_task(reader())
+            before = len(good.latencies)
+            started = time.monotonic()
+            with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+                for _ in range(25):  # 1,000,000 frames at most, 10 s at most
+                    await asyncio.wait_for(loop.sock_sendall(sock, batch), 30)
+                    if time.monotonic() - started > 10:
+                        break
+            took = time.monotonic() - started
+            during = sorted(good.latencies[before:])
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reading
+            sock.close()
+            p99 = during[min(len(during) - 1, len(during) * 99 // 100)] if during else float("inf")
+            print(
+                f"\n  tiny frames: {echoed // 3:,} echoed in {took:.1f} s;"
+                f" good client {len(during)} echoes meanwhile, p99 {p99 * 1000:.0f} ms, max {during[-1] * 1000:.0f} ms"
+            )
+            # The flooder's connection parses at most a queue of frames per turn of the
+            # event loop (the rest of a read waits), so the good client keeps its turns:
+            # without that bound, one read of 40,000 frames held the loop for seconds.
+            assert len(during) >= 5, during
+            assert p99 < 1.0, during[-10:]
+            await good.still_echoing()
+            await wait_until(lambda: others(server) == 0, message="flooder dropped")
+
+    run(main())
+
+
 def test_client_that_never_reads_while_the_server_sends() -> None:
     """send() blocks once the write buffer is full; the server's memory stays bounded."""
 

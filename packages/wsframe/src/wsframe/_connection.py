@@ -218,8 +218,10 @@ class Connection:
         small = 126 if not self._fragment_out else min(126, self._threshold + 1)
         self._small_limit = small if not self._client and not self.extensions else 0
 
-        # Receiving: bytes of an incomplete frame header or control frame.
+        # Receiving: bytes of an incomplete frame header or control frame, or the bytes
+        # left unparsed by max_events (then _backlog is True).
         self._buf = b""
+        self._backlog = False
         # The data frame whose payload is arriving (first byte, mask key, bytes left,
         # bytes seen so far, unmasked chunks).
         self._frame_first = -1
@@ -255,6 +257,11 @@ class Connection:
         section 7.1.1), and closes itself only after a timeout.
         """
         return self._should_close_transport
+
+    @property
+    def backlog(self) -> bool:
+        """True when the last `receive_data()` stopped at `max_events` with bytes left to parse."""
+        return self._backlog
 
     @property
     def close_code(self) -> int:
@@ -482,6 +489,7 @@ class Connection:
             self.state = State.CLOSING
         self._discard = True
         self._buf = b""
+        self._backlog = False
         self._should_close_transport = True
 
     # ------------------------------------------------------------- receiving
@@ -496,17 +504,29 @@ class Connection:
         self.state = State.CLOSED
         self._discard = True
         self._buf = b""
+        self._backlog = False
         self._should_close_transport = True
 
-    def receive_data(self, data: BytesLike) -> list[Event]:
+    def receive_data(self, data: BytesLike, *, max_events: int | None = None) -> list[Event]:
         """Feed bytes from the network; return the events they complete, in order.
 
         A protocol violation ends the list with a [`ConnectionFailed`][wsframe.ConnectionFailed]
         event; everything after it in `data`, and everything fed later, is discarded.
         Pings are answered and close frames replied to automatically: write
         `data_to_send()` afterwards.
+
+        Args:
+            data: the bytes received. The connection copies what it keeps: the caller may
+                reuse the buffer behind a memoryview once the call returns.
+            max_events: stop after this many events and keep the rest of `data`
+                unparsed (then [`backlog`][wsframe.Connection.backlog] is True): a driver
+                that bounds its queue of messages passes the room left in it. The next
+                call parses the kept bytes first; call `receive_data(b"")` to go on
+                without new data. Stop reading from the network while `backlog` is True,
+                or memory grows with the peer's sending.
         """
-        if self._discard or not data:
+        self._backlog = False
+        if self._discard or not (data or self._buf):
             return []
         buf = self._buf
         if buf:
@@ -514,7 +534,7 @@ class Connection:
             self._buf = b""
         events: list[Event] = []
         try:
-            self._parse(data, events)
+            self._parse(data, events, max_events if max_events is not None else 1 << 62)
         except ProtocolError as exc:
             self._discard = True
             self._buf = b""
@@ -522,7 +542,7 @@ class Connection:
             events.append(ConnectionFailed(exc))
         return events
 
-    def _parse(self, data: BytesLike, events: list[Event]) -> None:
+    def _parse(self, data: BytesLike, events: list[Event], max_events: int) -> None:
         end = len(data)
         pos = 0
         if self._frame_first >= 0:
@@ -541,6 +561,11 @@ class Connection:
         fast_limit = self._fast_limit
         while pos < end:
             if self._discard:
+                return
+            if len(events) >= max_events:
+                # At a frame boundary: no frame's payload is in progress here.
+                self._buf = bytes(data[pos:end])
+                self._backlog = True
                 return
             if fast and not self._msg_opcode and end - pos > 1:
                 first = data[pos]
