@@ -673,13 +673,14 @@ class Connection:
         """Consume what `data[pos:end]` holds of the current data frame's payload."""
         take = min(self._frame_left, end - pos)
         if take:
-            chunk = bytes(data[pos : pos + take])
             mask = self._frame_mask
             if mask is not None:
                 offset = self._frame_seen & 3
                 if offset:
                     mask = mask[offset:] + mask[:offset]
-                chunk = apply_mask(chunk, mask)
+                chunk = apply_mask(data[pos : pos + take], mask)  # a new bytes: one copy
+            else:
+                chunk = bytes(data[pos : pos + take])
             self._frame_seen += take
             self._frame_left -= take
             if self._validator is not None and not self.extensions:
