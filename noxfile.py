@@ -46,7 +46,8 @@ LINT_PYTHON = "3.13"
 # on any machine with one Python >= 3.10 (requires-python rejects older ones).
 NOX_PYTHON = None
 # websockets: an independent peer for the interoperability tests of wsserver and wsclient.
-TEST_DEPS = ["pytest", "hypothesis", "trustme", "websockets>=13.1", "proxy.py>=2.4"]
+# websockets 15: conformance/interop uses connect(proxy=None) and fragments with text=True.
+TEST_DEPS = ["pytest", "hypothesis", "trustme", "websockets>=15", "proxy.py>=2.4"]
 # Pinned: a new ruff or mypy release may add rules or checks; bump them on purpose.
 LINT_DEPS = ["ruff==0.17.6", "mypy==2.4.1"]
 # mkdocstrings formats the rendered signatures with ruff.
@@ -118,6 +119,8 @@ def tests(session: nox.Session) -> None:
         if has_tests(package_dir(pkg) / "tests"):
             runs.append((pkg, package_dir(pkg) / "tests", {}))
     if has_tests(ROOT / "conformance"):
+        # conformance/interop (wskit against Node.js and websockets peers) runs in the
+        # conformance session, with and without the accelerator on every Python.
         runs.append(("conformance", ROOT / "conformance", {}))
     # examples/test_snippets.py runs every code example of the documentation.
     if has_tests(ROOT / "examples"):
@@ -132,11 +135,13 @@ def tests(session: nox.Session) -> None:
     failed: list[str] = []
     for label, folder, extra_env in runs:
         session.log(f"--- {label}: {folder.relative_to(ROOT)} ---")
+        ignore = ["--ignore=conformance/interop"] if label == "conformance" else []
         try:
             session.run(
                 "pytest",
                 *PYTEST_OPTIONS,
                 f"--junitxml={junit / f'py{session.python}-{label}.xml'}",
+                *ignore,
                 *session.posargs,
                 str(folder.relative_to(ROOT)),
                 env={"PYTHONASYNCIODEBUG": "1", **extra_env},
@@ -333,11 +338,18 @@ def bench(session: nox.Session) -> None:
 #: each group. That is the CI-time budget cut (conformance/README.md has the numbers).
 FULL_AUTOBAHN_PYTHON = "3.12"
 #: The Python whose session runs Autobahn again with WSFRAME_NO_SPEEDUPS=1 (pure-Python
-#: masking) in both directions: the C accelerator only masks.
+#: masking) in both directions with the reduced set; the others run their pure-Python
+#: pass with the nodeflate set (all but 12.* and 13.*, about 10 s each).
 NO_SPEEDUPS_AUTOBAHN_PYTHON = "3.10"
 #: Autobahn runs at once: each is a ping-pong of two processes, about one core.
 AUTOBAHN_JOBS = 2
 AUTOBAHN_REPORTS = REPORTS / "autobahn"
+#: The Python of the fuzz session and of the conformance session's short fuzz run:
+#: atheris 3.0.0 installs from its wheel there (checked).
+FUZZ_PYTHON = "3.11"
+FUZZ_DEPS = ["atheris"]
+#: The conformance session's fuzz run: seconds per target (frames, http, deflate), two at once.
+SHORT_FUZZ_SECONDS = 20
 CONFORMANCE_SUMMARY = REPORTS / "conformance"
 
 
@@ -351,9 +363,9 @@ def conformance_plan(python: str, case_set: str | None = None) -> list[tuple[str
     runs = [("autobahn-server", f"server:{main}"), ("autobahn-client", f"client:{main}")]
     if python == FULL_AUTOBAHN_PYTHON:
         runs.append(("autobahn-router", f"router:{other}"))
-    if python == NO_SPEEDUPS_AUTOBAHN_PYTHON:
-        runs.append(("autobahn-server-no-speedups", f"server:{other}:no-speedups"))
-        runs.append(("autobahn-client-no-speedups", f"client:{other}:no-speedups"))
+    pure = other if python == NO_SPEEDUPS_AUTOBAHN_PYTHON else (case_set or "nodeflate")
+    runs.append(("autobahn-server-no-speedups", f"server:{pure}:no-speedups"))
+    runs.append(("autobahn-client-no-speedups", f"client:{pure}:no-speedups"))
     plan = []
     for name, spec in runs:
         part, *_ = spec.split(":")
@@ -363,15 +375,19 @@ def conformance_plan(python: str, case_set: str | None = None) -> list[tuple[str
 
 @nox.session(python=PYTHONS)
 def conformance(session: nox.Session) -> None:
-    """Run the conformance suite: property tests and Autobahn|Testsuite, gated.
+    """Run the conformance suite: property tests, interoperability, Autobahn, fuzzing.
 
-    conformance/ tests with and without the C accelerator; then Autobahn (its Python 2.7
-    environment is cached in ~/.cache/wskit): wstest's fuzzing client against
-    `python -m wsserver`, wsclient against wstest's fuzzing server: every case on
-    FULL_AUTOBAHN_PYTHON, the reduced set elsewhere, plus wsrouter in front of the echo
-    server. Fails when any case is below OK/INFORMATIONAL. Reports in reports/autobahn/,
-    summary in reports/conformance/. After ``--``: ``--only NAME[,NAME]`` (globs),
-    ``--full`` or ``--reduced``, ``--cases '6.4.*,7.*'``, ``--jobs N``, ``--list``.
+    Each part with and without the C accelerator: conformance/ property tests;
+    conformance/interop (wskit against the websockets, npm ws and npm websocket clients
+    and servers); Autobahn|Testsuite (its Python 2.7 environment is cached in
+    ~/.cache/wskit): wstest's fuzzing client against `python -m wsserver`, wsclient
+    against wstest's fuzzing server: every case on FULL_AUTOBAHN_PYTHON, the reduced set
+    elsewhere, the nodeflate set for the pure-Python pass, plus wsrouter in front of the
+    echo server; on FUZZ_PYTHON a short atheris run of each fuzz target. Fails when any
+    part fails or any Autobahn case is below OK/INFORMATIONAL. Reports in
+    reports/autobahn/ and reports/fuzz/, summary in reports/conformance/. After ``--``:
+    ``--only NAME[,NAME]`` (globs), ``--full`` or ``--reduced``, ``--cases '6.4.*,7.*'``,
+    ``--jobs N``, ``--list``.
     """
     parser = argparse.ArgumentParser(prog=f"nox -s {session.name} --")
     parser.add_argument("--only", default="*", help="comma-separated part names or globs")
@@ -383,14 +399,17 @@ def conformance(session: nox.Session) -> None:
     options = parser.parse_args(session.posargs)
     python = str(session.python)
     plan = conformance_plan(python, options.case_set)
-    names = ["properties", "properties-no-speedups", *(name for name, _, _ in plan)]
+    names = ["properties", "properties-no-speedups", "interop", "interop-no-speedups"]
+    names += [name for name, _, _ in plan]
+    if python == FUZZ_PYTHON:
+        names.append("fuzz")
     patterns = [pattern.strip() for pattern in options.only.split(",") if pattern.strip()]
     selected = [name for name in names if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)]
 
     matrix = [f"  {version}: " + ", ".join(spec for _, spec, _ in conformance_plan(version)) for version in PYTHONS]
     session.log(
         "Autobahn matrix (PART:CASESET; full: all 517 cases; reduced: 12.* and 13.* keep their .1 and .11,"
-        " the CI-time budget cut):\n" + "\n".join(matrix)
+        " the CI-time budget cut; nodeflate: no 12.* nor 13.*):\n" + "\n".join(matrix)
     )
     session.log(f"this session: {', '.join(selected) or 'nothing'}")
     if not selected:
@@ -415,9 +434,16 @@ def conformance(session: nox.Session) -> None:
         took = time.monotonic() - started
         timings.append(f"  {label:<40} {took:6.0f}s  {'FAILED' if label in failed else 'ok'}")
 
-    for name, extra_env in (("properties", {}), ("properties-no-speedups", {"WSFRAME_NO_SPEEDUPS": "1"})):
+    pure = {"WSFRAME_NO_SPEEDUPS": "1"}
+    pytest_parts = [
+        ("properties", ["--ignore=conformance/interop", "conformance"], {}),
+        ("properties-no-speedups", ["--ignore=conformance/interop", "conformance"], pure),
+        ("interop", ["conformance/interop"], {}),
+        ("interop-no-speedups", ["conformance/interop"], pure),
+    ]
+    for name, args, extra_env in pytest_parts:
         if name in selected:
-            timed(name, "-m", "pytest", *PYTEST_OPTIONS, "conformance", env={"PYTHONASYNCIODEBUG": "1", **extra_env})
+            timed(name, "-m", "pytest", *PYTEST_OPTIONS, *args, env={"PYTHONASYNCIODEBUG": "1", **extra_env})
     runs = [(name, spec, folder) for name, spec, folder in plan if name in selected]
     if runs:
         command = ["conformance/autobahn/run.py", "--reports", str(AUTOBAHN_REPORTS), "--jobs", str(options.jobs)]
@@ -440,16 +466,16 @@ def conformance(session: nox.Session) -> None:
         if summary.is_file():
             shutil.copyfile(summary, ROOT / "docs" / "_generated" / "conformance.md")
             session.log("docs/_generated/conformance.md updated from " + str(summary.relative_to(ROOT)))
+    if "fuzz" in selected:
+        # A short coverage-guided run of each target; `nox -s fuzz` is the long one.
+        session.install(*FUZZ_DEPS)
+        timed("fuzz", "fuzzing/run.py", "--seconds", str(SHORT_FUZZ_SECONDS), "--jobs", "2")
     session.log("time per part:\n" + "\n".join(timings))
     if failed:
         session.error("conformance failed: " + ", ".join(failed))
 
 
 # ---------------------------------------------------------------------- fuzzing
-
-#: The Python of the fuzz session: atheris 3.0.0 installs from its wheel there (checked).
-FUZZ_PYTHON = "3.11"
-FUZZ_DEPS = ["atheris"]
 
 
 @nox.session(python=FUZZ_PYTHON)

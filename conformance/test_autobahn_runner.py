@@ -65,6 +65,13 @@ def test_reduced_set_keeps_two_cases_of_each_deflate_group() -> None:
     assert not [case_id for case_id in excluded if case_id.startswith("9.")]
 
 
+def test_nodeflate_set_leaves_out_only_permessage_deflate() -> None:
+    cases, excluded = runner.CASE_SETS["nodeflate"]
+    assert cases == ["*"]
+    assert excluded == ["12.*", "13.*"]
+    assert runner.parse_run("server:nodeflate:no-speedups").case_set == "nodeflate"
+
+
 def test_free_port_is_bindable() -> None:
     import socket
 
