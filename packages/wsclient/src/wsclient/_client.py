@@ -23,7 +23,7 @@ import ssl as ssl_module
 import sys
 import types
 from collections.abc import Awaitable, Generator, Sequence
-from typing import Any, Final, TypeAlias, TypeVar
+from typing import Any, Final, TypeAlias, TypeVar, cast
 
 from wsframe import (
     DEFAULT_FRAGMENTATION_THRESHOLD,
@@ -167,7 +167,7 @@ class ClientConnection(WebSocketConnection):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Send the opening handshake request."""
         super().connection_made(transport)
-        transport.write(self.request)  # type: ignore[attr-defined]  # a stream transport
+        cast(asyncio.Transport, transport).write(self.request)  # always a stream transport
 
     def _handshake_data(self, data: bytes) -> None:
         if self._handshake.done():
@@ -235,7 +235,7 @@ class _TunnelProtocol(asyncio.Protocol):
         self._searched = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  # a stream transport
+        self.transport = cast(asyncio.Transport, transport)  # always a stream transport
 
     def _fail(self, exc: BaseException) -> None:
         if not self.answer.done():
