@@ -1,4 +1,4 @@
-"""nox sessions of the wskit monorepo: tests, lint, build, demo, docs.
+"""nox sessions of the wskit monorepo: tests, lint, build, demo, docs, bench, soak, conformance, fuzz.
 
 ``nox -l`` lists the sessions with their docstrings. Each session installs what it
 needs into its own virtual environment (uv when available, else virtualenv).
@@ -164,7 +164,7 @@ def lint(session: nox.Session) -> None:
     session.chdir(ROOT)
     install_packages(session)
     session.install(*LINT_DEPS, *TEST_DEPS)
-    targets = ["packages", "examples", "fuzzing", "noxfile.py"]
+    targets = ["packages", "examples", "fuzzing", "bench", "stress", "noxfile.py"]
     if any((ROOT / "conformance").rglob("*.py")):
         targets.insert(1, "conformance")
     checks: list[tuple[str, list[str], Path]] = [
@@ -328,6 +328,33 @@ def bench(session: nox.Session) -> None:
     install_packages(session)
     session.install(*BENCH_DEPS)
     session.run("python", "bench/run.py", *session.posargs)
+
+
+# ------------------------------------------------------------------------- soak
+
+SOAK_DEPS = ["trustme", "matplotlib==3.11.2"]
+
+
+@nox.session(python=BENCH_PYTHON)
+def soak(session: nox.Session) -> None:
+    """Load and soak test of wsserver, deflate off then on (not part of CI).
+
+    stress/soak.py: 300 TLS and plain clients for 60 s, random messages and random
+    endings, while the server's RSS and file descriptors are sampled; both must come
+    back to their baseline. Arguments go to both runs: ``nox -s soak -- --seconds 20
+    --clients 100``. Writes reports/soak/soak-deflate-{off,on}.json and soak.png.
+    """
+    session.chdir(ROOT)
+    install_packages(session)
+    session.install(*SOAK_DEPS)
+    failed = []
+    for extra in ([], ["--deflate"]):
+        try:
+            session.run("python", "stress/soak.py", *extra, *session.posargs)
+        except CommandFailed:
+            failed.append("deflate on" if extra else "deflate off")
+    if failed:
+        session.error("soak failed: " + ", ".join(failed))
 
 
 # ------------------------------------------------------------------ conformance

@@ -25,9 +25,7 @@ from pathlib import Path
 try:
     import wsframe._mask  # noqa: F401
 except ImportError:
-    sys.path.insert(
-        0, str(Path(__file__).resolve().parents[1] / "packages/wsframe/src")
-    )
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "packages/wsframe/src"))
 
 from wsframe._mask import apply_mask_python
 
@@ -41,9 +39,7 @@ SIZES = [("1 KiB", 1024), ("1 MiB", 1024 * 1024)]
 MASK = bytes.fromhex("37fa213d")
 
 
-def throughput(
-    func: Callable[[bytes, bytes], bytes], data: bytes, repeat: int, budget: float
-) -> float:
+def throughput(func: Callable[[bytes, bytes], bytes], data: bytes, repeat: int, budget: float) -> float:
     """Best throughput of `func` on `data` in MB/s, over at most `repeat` timed runs.
 
     Args:
@@ -69,9 +65,7 @@ def throughput(
 def main() -> None:
     """Measure every size with each available implementation and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--budget", type=float, default=2.0, help="seconds per measurement"
-    )
+    parser.add_argument("--budget", type=float, default=2.0, help="seconds per measurement")
     parser.add_argument("--repeat", type=int, default=5, help="best of this many runs")
     args = parser.parse_args()
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import hashlib
 import logging
+import weakref
 from typing import Any
 
 import pytest
@@ -154,9 +156,11 @@ async def test_unrequested_subprotocol_raises_and_leaves_request_unresolved(tool
 
 async def test_auto_accept_picks_first_requested_subprotocol(tools: Any) -> None:
     seen: list[WebSocketRequest] = []
+    kept: list[Any] = []  # keeps the connection alive: the request refers to it weakly
 
     async def handler(request: WebSocketRequest) -> None:
         seen.append(request)
+        kept.append(request.connection)
         assert request.accepted
         assert request.connection is not None
         with pytest.raises(InvalidState, match="already accepted"):
@@ -170,8 +174,41 @@ async def test_auto_accept_picks_first_requested_subprotocol(tools: Any) -> None
         writer.write(tools.frame(0x2, b"\x01\x02"))
         assert await tools.read_frame(reader) == (True, 0x2, b"\x01\x02")
         writer.close()
-    assert seen[0].connection is not None
+    assert seen[0].connection is kept[0]
     assert seen[0].connection.subprotocol == "First"
+
+
+async def test_closed_connections_are_freed_without_the_cycle_collector(tools: Any) -> None:
+    # The connection refers to its request and the request to its connection: unless
+    # one of the two is weak, every closed connection (with its TLS buffers and deflate
+    # contexts) waits for the cycle collector.
+    refs: list[weakref.ref[Any]] = []
+
+    async def handler(request: WebSocketRequest) -> None:
+        connection = request.accept()
+        refs.append(weakref.ref(connection))
+        async for message in connection:
+            await connection.send(message)
+
+    gc.collect()
+    gc.disable()
+    try:
+        async with tools.serve(handler) as (_server, port):
+            for _ in range(3):
+                reader, writer, _ = await tools.upgrade(port)
+                writer.write(tools.frame(0x1, b"hi"))
+                assert await tools.read_frame(reader) == (True, 0x1, b"hi")
+                writer.write(tools.frame(0x8, b"\x03\xe8"))
+                await tools.read_frame(reader)
+                writer.close()
+            for _ in range(500):  # the server closes each one soon after the close frame
+                if all(ref() is None for ref in refs):
+                    break
+                await asyncio.sleep(0.02)
+            assert len(refs) == 3
+            assert [ref() for ref in refs] == [None, None, None]
+    finally:
+        gc.enable()
 
 
 # ----------------------------------------------------- accept/reject once only

@@ -373,7 +373,6 @@ class ServerConnection(WebSocketConnection):
             headers=headers,
         )
         request._outcome = "accepted"
-        request.connection = self
         if protocol is not None:
             wanted = protocol.lower()
             self.subprotocol = next(p for p in request.requested_protocols if p.lower() == wanted)

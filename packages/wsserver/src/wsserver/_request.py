@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +51,10 @@ class WebSocketRequest:
         secure: True when the request came over TLS.
         opening: the validated request as wsframe parsed it.
         connection: the connection, once the request is accepted (with `auto_accept`,
-            before the handler is called); None until then.
+            before the handler is called); None until then. The request refers to its
+            connection weakly (the connection refers to its request), so a closed
+            connection is freed as soon as nothing else refers to it: a request kept
+            alone after its connection is gone reports None.
     """
 
     def __init__(
@@ -78,10 +82,26 @@ class WebSocketRequest:
         self.forwarded_for: list[str] = forwarded_for
         self.secure: bool = secure
         self.opening: OpeningRequest = opening
-        self.connection: ServerConnection | None = None
-        self._protocol = protocol
+        # Weak: the connection holds this request (`connection.request`), and a cycle
+        # would keep every closed connection, its TLS buffers and deflate contexts
+        # included, until the cycle collector runs. The handler's task holds the
+        # connection while the handler runs.
+        self._protocol_ref = weakref.ref(protocol)
         self._outcome = ""  # "", "accepted" or "rejected"
         self._rejected_by = ""  # why the server rejected it on its own (timeout, shutdown)
+
+    @property
+    def connection(self) -> ServerConnection | None:
+        """The connection once the request is accepted, else None (see the class doc)."""
+        if self._outcome != "accepted":
+            return None
+        return self._protocol_ref()
+
+    def _protocol(self) -> ServerConnection:
+        protocol = self._protocol_ref()
+        if protocol is None:
+            raise InvalidState("the connection of this request is gone")
+        return protocol
 
     @property
     def cookie_dict(self) -> dict[str, str]:
@@ -156,7 +176,7 @@ class WebSocketRequest:
             TypeError: a cookie is not a [`SetCookie`][wsserver.SetCookie].
             InvalidState: the request was already accepted or rejected.
         """
-        return self._protocol._accept(self, protocol, origin, cookies, headers)
+        return self._protocol()._accept(self, protocol, origin, cookies, headers)
 
     def reject(
         self,
@@ -182,7 +202,7 @@ class WebSocketRequest:
                 (CR and LF never reach the wire). The request stays unresolved.
             InvalidState: the request was already accepted or rejected.
         """
-        self._protocol._reject(self, status, reason, headers, body)
+        self._protocol()._reject(self, status, reason, headers, body)
 
     def __repr__(self) -> str:
         state = self._outcome or "pending"

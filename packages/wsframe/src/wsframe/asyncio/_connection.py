@@ -75,6 +75,8 @@ _CLOSED_STATES = (State.CLOSING, State.CLOSED)
 
 #: Size of the read buffer: what one read of the socket may return (asyncio's default too).
 _READ_BUFFER_SIZE = 256 * 1024
+#: Sends without waiting after which send() yields to the event loop once.
+_YIELD_AFTER_SENDS = 64
 #: Reads up to this size are copied to bytes before parsing; longer ones are parsed from
 #: the buffer itself (the parser copies only the payloads it keeps).
 _COPY_READS_UP_TO = 16 * 1024
@@ -182,6 +184,9 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         self._closed: asyncio.Future[None] = self._loop.create_future()
         self._drop_reason = ""
         self._lost = False
+        self._dropping = False
+        # Sends since this connection's task last waited: see _after_send().
+        self._sends_in_a_row = 0
 
     # ----------------------------------------------------------- properties
 
@@ -307,7 +312,10 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         delivered = False
         # After our close frame, reading goes on even with a full queue; data beyond
         # the queue's size is then dropped, since the application is closing.
-        dropping = protocol.state is not State.OPEN and len(queue) >= self.max_queue
+        # Once dropping starts it goes on until the end: the application must not get
+        # a later message after missing an earlier one.
+        dropping = self._dropping or (protocol.state is not State.OPEN and len(queue) >= self.max_queue)
+        self._dropping = dropping
         for event in events:
             kind = type(event)
             if kind is TextMessage or kind is BinaryMessage:
@@ -601,13 +609,34 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         if out and transport is not None:
             transport.write(out)
 
+    async def _after_send(self) -> None:
+        """Wait after a send if the write buffer is full; now and then, yield anyway.
+
+        The kernel takes megabytes on a fast link before writes pause, and a failed
+        write is reported by the transport only on a later turn of the event loop: a
+        task that sends in a loop must let the loop run, or it starves every other
+        connection and never learns that its peer is gone.
+        """
+        self._sends_in_a_row += 1
+        if self._write_paused or self._sends_in_a_row >= _YIELD_AFTER_SENDS:
+            await self._drain()
+
     async def _drain(self) -> None:
+        self._sends_in_a_row = 0
+        transport = self._transport
+        if transport is not None and not self._lost and transport.is_closing():
+            # The transport failed, or is being aborted, under an open connection:
+            # connection_lost() comes on the next turn of the loop.
+            await asyncio.shield(self._closed)
+            raise self._closed_exception()
         if self._write_paused and not self._lost:
             waiter: asyncio.Future[None] = self._loop.create_future()
             self._drain_waiters.append(waiter)
             await waiter
             if self._lost:
                 raise self._closed_exception()
+        else:
+            await asyncio.sleep(0)
 
     def send_nowait(self, message: str | bytes | bytearray | memoryview) -> None:
         """Hand a message to the transport now, without waiting for its buffer to drain.
@@ -641,9 +670,13 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         protocol.send(message)
         out = protocol.data_to_send()
         transport = self._transport
-        if out and transport is not None:
-            transport.write(out)
-        if self._write_paused:
+        if transport is not None:
+            if out:
+                transport.write(out)
+            if transport.is_closing():  # a failed write: connection_lost() is coming
+                await self._drain()
+        self._sends_in_a_row += 1
+        if self._write_paused or self._sends_in_a_row >= _YIELD_AFTER_SENDS:
             await self._drain()
 
     async def send_text(self, text: str) -> None:
@@ -651,14 +684,14 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         protocol = self._check_sendable()
         protocol.send_text(text)
         self._write_out(protocol)
-        await self._drain()
+        await self._after_send()
 
     async def send_binary(self, data: bytes | bytearray | memoryview) -> None:
         """Send a binary message (see [`send`][wsframe.asyncio.WebSocketConnection.send])."""
         protocol = self._check_sendable()
         protocol.send_binary(data)
         self._write_out(protocol)
-        await self._drain()
+        await self._after_send()
 
     async def send_fragment(self, data: str | bytes | bytearray | memoryview, *, fin: bool) -> None:
         """Send one frame of a message you fragment yourself; `fin=True` ends the message.
@@ -671,7 +704,7 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         protocol = self._check_sendable()
         protocol.send_fragment(data, fin=fin)
         self._write_out(protocol)
-        await self._drain()
+        await self._after_send()
 
     async def ping(self, data: bytes = b"") -> asyncio.Future[float]:
         """Send a ping; return a future that resolves to the round-trip time in seconds.
@@ -686,7 +719,7 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         if len(data) > 125:
             raise ValueError(f"ping payload is {len(data)} bytes; at most 125 are allowed")
         future = self._send_ping_now(bytes(data))
-        await self._drain()
+        await self._after_send()
         return future
 
     async def pong(self, data: bytes = b"") -> None:
@@ -699,7 +732,7 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         protocol = self._check_sendable()
         protocol.send_pong(data)
         self._write_out(protocol)
-        await self._drain()
+        await self._after_send()
 
     async def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
         """Start the closing handshake and wait until the connection is closed.
@@ -750,6 +783,7 @@ class WebSocketConnection(asyncio.BufferedProtocol):
                 raise InvalidState("another task is already waiting for a message")
             waiter: asyncio.Future[None] = self._loop.create_future()
             self._recv_waiter = waiter
+            self._sends_in_a_row = 0
             try:
                 await waiter
             finally:
