@@ -181,6 +181,8 @@ def _frames(config: int, extra: int, chunks: list[bytes]) -> tuple[Any, ...]:
                 frames.append(frame)
             # Control frames may carry 125 bytes whatever max_frame_size says.
             assert parser.buffered < 14 + max(limit, 125), parser.buffered
+        # A violation after good frames in the same feed() is raised by the next call.
+        assert parser.feed(b"") == []
     except ProtocolError as exc:
         if exc.code not in ALLOWED_CODES:
             raise AssertionError(f"undocumented code {exc.code}") from None

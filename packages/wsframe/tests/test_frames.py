@@ -453,3 +453,17 @@ class TestFrameObject:
 
     def test_max_control_payload_constant(self) -> None:
         assert MAX_CONTROL_PAYLOAD == 125
+
+
+def test_parser_returns_good_frames_before_a_bad_header_then_raises() -> None:
+    """Frames completed before a violation come first; the error comes with the next
+    call, and the bytes after the bad header are not kept meanwhile."""
+    parser = FrameParser(mask_required=False)
+    good = bytes((0x81, 2)) + b"hi"
+    bad = bytes((0x83, 0))  # opcode 3 is reserved
+    assert parser.feed(good + bad + b"x" * 5000) == [Frame(Opcode.TEXT, b"hi")]
+    assert parser.buffered == 0
+    with pytest.raises(ProtocolError):
+        parser.feed(b"")
+    with pytest.raises(ProtocolError):
+        parser.feed(good)

@@ -272,7 +272,9 @@ class FrameParser:
                 if not frames:
                     raise
                 # Return the good frames before the bad one; raise on the next call.
+                # Nothing after the bad header will be parsed: keep none of it.
                 self._error = exc
+                pos = end
                 break
             if end - pos < size + length:
                 break
