@@ -618,7 +618,12 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         connection and never learns that its peer is gone.
         """
         self._sends_in_a_row += 1
-        if self._write_paused or self._sends_in_a_row >= _YIELD_AFTER_SENDS:
+        transport = self._transport
+        if (
+            self._write_paused
+            or self._sends_in_a_row >= _YIELD_AFTER_SENDS
+            or (transport is not None and transport.is_closing())  # a failed write
+        ):
             await self._drain()
 
     async def _drain(self) -> None:
@@ -663,20 +668,21 @@ class WebSocketConnection(asyncio.BufferedProtocol):
             ConnectionClosed: the connection is closing or closed.
             TypeError: `message` is neither str nor bytes-like.
         """
-        # send_nowait() inlined: this is the hot path of every echo.
+        # send_nowait() and _after_send() inlined: this is the hot path of every echo.
         protocol = self._protocol
         if protocol is None or self._lost or protocol.state is not State.OPEN:
             protocol = self._check_sendable()  # raises
         protocol.send(message)
         out = protocol.data_to_send()
         transport = self._transport
-        if transport is not None:
-            if out:
-                transport.write(out)
-            if transport.is_closing():  # a failed write: connection_lost() is coming
-                await self._drain()
+        if out and transport is not None:
+            transport.write(out)
         self._sends_in_a_row += 1
-        if self._write_paused or self._sends_in_a_row >= _YIELD_AFTER_SENDS:
+        if (
+            self._write_paused
+            or self._sends_in_a_row >= _YIELD_AFTER_SENDS
+            or (transport is not None and transport.is_closing())  # a failed write
+        ):
             await self._drain()
 
     async def send_text(self, text: str) -> None:
