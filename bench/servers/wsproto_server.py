@@ -8,7 +8,7 @@ no message size limit, so messages are assembled up to 16 MiB here.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 from _common import HOST, MAX_MESSAGE_SIZE, parse_args, ready, run
 from wsproto import ConnectionType, WSConnection
@@ -33,7 +33,7 @@ class EchoProtocol(asyncio.Protocol):
         self.size = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.Transport, transport)  # always a stream transport
 
     def data_received(self, data: bytes) -> None:
         ws = self.ws
