@@ -14,10 +14,14 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ._typing import BytesLike
 
 __all__ = ["SPEEDUPS", "apply_mask", "apply_mask_python"]
+
+if TYPE_CHECKING:
+    from ._speedups import Assembler
 
 
 _from_bytes = int.from_bytes
@@ -50,13 +54,18 @@ def apply_mask_python(data: BytesLike, mask: bytes) -> bytes:
 apply_mask: Callable[[BytesLike, bytes], bytes]
 SPEEDUPS: bool
 """True when `apply_mask` is the C accelerator, False on the pure-Python path."""
+# The accelerator's Assembler (a large frame received straight into its message's
+# bytes, see _connection.py), or None on the pure-Python path.
+assembler_type: type[Assembler] | None = None
 
 if os.environ.get("WSFRAME_NO_SPEEDUPS"):
     apply_mask, SPEEDUPS = apply_mask_python, False
 else:
     try:
+        from ._speedups import Assembler as _Assembler
         from ._speedups import apply_mask as _apply_mask_c  # same signature, in C
     except ImportError:  # no compiler at install time, or another Python implementation
         apply_mask, SPEEDUPS = apply_mask_python, False
     else:
         apply_mask, SPEEDUPS = _apply_mask_c, True
+        assembler_type = _Assembler

@@ -12,6 +12,12 @@
  * byte. 16 and 8 are multiples of 4, so the key phase is 0 at the start of every step.
  * Loads and stores use memcpy / unaligned intrinsics: no alignment or aliasing UB.
  *
+ * Assembler(size) receives one large frame's payload in pieces straight into the bytes
+ * object that becomes the message: each write() unmasks (or copies) a received chunk
+ * into place, so a message costs one copy instead of "unmask each chunk, then join".
+ * The bytes object is private to the Assembler until take() hands it over complete, so
+ * nobody can observe it while it is being filled.
+ *
  * The module keeps no state and touches no Python object while XORing: it declares
  * multi-phase init, per-interpreter GIL support (3.12+) and free-threading support
  * (Py_mod_gil, 3.13+), and releases the GIL for large payloads.
@@ -199,6 +205,260 @@ apply_mask(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
     return result;
 }
 
+/* ------------------------------------------------------------------ Assembler */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *data;       /* bytes of `size` bytes, filled up to `filled`; NULL once taken */
+    Py_ssize_t size;
+    Py_ssize_t filled;
+    Py_ssize_t exports;   /* buffers exported over the filled part (memoryview(assembler)) */
+} AssemblerObject;
+
+static PyObject *
+assembler_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"size", NULL};
+    Py_ssize_t size;
+    AssemblerObject *self;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "n:Assembler", kwlist, &size)) {
+        return NULL;
+    }
+    if (size < 0) {
+        PyErr_Format(PyExc_ValueError, "size must be non-negative, not %zd", size);
+        return NULL;
+    }
+    self = (AssemblerObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->data = PyBytes_FromStringAndSize(NULL, size);
+    if (self->data == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    self->size = size;
+    self->filled = 0;
+    self->exports = 0;
+    return (PyObject *)self;
+}
+
+static void
+assembler_dealloc(AssemblerObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    Py_CLEAR(self->data);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+PyDoc_STRVAR(assembler_write_doc,
+"write($self, data, mask=None, /)\n"
+"--\n"
+"\n"
+"Append `data`, XORed with the 4-byte `mask` when one is given.\n"
+"\n"
+"The key's phase is the number of bytes written so far: the Assembler holds one\n"
+"frame's payload from its first byte, and its chunks may split the key anywhere.\n"
+"\n"
+"Raises:\n"
+"    ValueError: `data` does not fit in what is left, `mask` is not 4 bytes long, or\n"
+"        the message was already taken.\n"
+"    BufferError: a memoryview of the Assembler is still alive.\n");
+
+static PyObject *
+assembler_write(AssemblerObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer src, key;
+    unsigned char mask[4], rotated[4];
+    unsigned char *dst;
+    int masked = 0;
+
+    if (nargs < 1 || nargs > 2) {
+        PyErr_Format(PyExc_TypeError, "write() takes 1 or 2 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    if (self->data == NULL) {
+        PyErr_SetString(PyExc_ValueError, "the message was already taken");
+        return NULL;
+    }
+    if (self->exports > 0) {
+        PyErr_SetString(PyExc_BufferError, "a memoryview of the assembler is still alive");
+        return NULL;
+    }
+    if (nargs == 2 && args[1] != Py_None) {
+        if (PyObject_GetBuffer(args[1], &key, PyBUF_SIMPLE) < 0) {
+            return NULL;
+        }
+        if (key.len != 4) {
+            PyBuffer_Release(&key);
+            PyErr_SetString(PyExc_ValueError, "mask must contain 4 bytes");
+            return NULL;
+        }
+        memcpy(mask, key.buf, 4);
+        PyBuffer_Release(&key);
+        masked = 1;
+    }
+    if (PyObject_GetBuffer(args[0], &src, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    if (src.len > self->size - self->filled) {
+        PyErr_Format(PyExc_ValueError,
+                     "%zd bytes do not fit: %zd of %zd are left",
+                     src.len, self->size - self->filled, self->size);
+        PyBuffer_Release(&src);
+        return NULL;
+    }
+    dst = (unsigned char *)PyBytes_AS_STRING(self->data) + self->filled;
+    if (masked) {
+        Py_ssize_t phase = self->filled & 3;
+        for (int k = 0; k < 4; k++) {
+            rotated[k] = mask[(phase + k) & 3];
+        }
+    }
+    if (src.len > WSFRAME_NOGIL_THRESHOLD) {
+        Py_BEGIN_ALLOW_THREADS
+        if (masked) {
+            xor_mask((const unsigned char *)src.buf, dst, src.len, rotated);
+        }
+        else {
+            memcpy(dst, src.buf, (size_t)src.len);
+        }
+        Py_END_ALLOW_THREADS
+    }
+    else if (masked) {
+        xor_mask((const unsigned char *)src.buf, dst, src.len, rotated);
+    }
+    else {
+        memcpy(dst, src.buf, (size_t)src.len);
+    }
+    self->filled += src.len;
+    PyBuffer_Release(&src);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(assembler_take_doc,
+"take($self, /)\n"
+"--\n"
+"\n"
+"Return the complete message as bytes; the Assembler is empty afterwards.\n"
+"\n"
+"Raises:\n"
+"    ValueError: fewer than `size` bytes were written, or the message was already taken.\n"
+"    BufferError: a memoryview of the Assembler is still alive.\n");
+
+static PyObject *
+assembler_take(AssemblerObject *self, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *data = self->data;
+
+    if (data == NULL) {
+        PyErr_SetString(PyExc_ValueError, "the message was already taken");
+        return NULL;
+    }
+    if (self->filled != self->size) {
+        PyErr_Format(PyExc_ValueError, "the message is incomplete: %zd of %zd bytes",
+                     self->filled, self->size);
+        return NULL;
+    }
+    if (self->exports > 0) {
+        PyErr_SetString(PyExc_BufferError, "a memoryview of the assembler is still alive");
+        return NULL;
+    }
+    self->data = NULL;
+    return data; /* the reference moves to the caller */
+}
+
+static PyObject *
+assembler_get_size(AssemblerObject *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromSsize_t(self->size);
+}
+
+static PyObject *
+assembler_get_filled(AssemblerObject *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromSsize_t(self->filled);
+}
+
+/* The buffer protocol exports the filled part, read-only: a text message is validated
+   as it arrives without copying it out. write() and take() refuse while it is exported. */
+static int
+assembler_getbuffer(AssemblerObject *self, Py_buffer *view, int flags)
+{
+    if (self->data == NULL) {
+        PyErr_SetString(PyExc_BufferError, "the message was already taken");
+        view->obj = NULL;
+        return -1;
+    }
+    if (PyBuffer_FillInfo(view, (PyObject *)self, PyBytes_AS_STRING(self->data),
+                          self->filled, 1, flags) < 0) {
+        return -1;
+    }
+    self->exports++;
+    return 0;
+}
+
+static void
+assembler_releasebuffer(AssemblerObject *self, Py_buffer *Py_UNUSED(view))
+{
+    self->exports--;
+}
+
+static PyMethodDef assembler_methods[] = {
+    {"write", (PyCFunction)(void (*)(void))assembler_write, METH_FASTCALL, assembler_write_doc},
+    {"take", (PyCFunction)assembler_take, METH_NOARGS, assembler_take_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef assembler_getset[] = {
+    {"size", (getter)assembler_get_size, NULL, "Bytes the message will hold.", NULL},
+    {"filled", (getter)assembler_get_filled, NULL, "Bytes written so far.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+PyDoc_STRVAR(assembler_doc,
+"Assembler(size)\n"
+"--\n"
+"\n"
+"One frame's payload of `size` bytes, received in pieces straight into the bytes\n"
+"object that take() returns: one copy per message instead of two.\n");
+
+static PyType_Slot assembler_slots[] = {
+    {Py_tp_doc, (void *)assembler_doc},
+    {Py_tp_new, assembler_new},
+    {Py_tp_dealloc, assembler_dealloc},
+    {Py_tp_methods, assembler_methods},
+    {Py_tp_getset, assembler_getset},
+    {Py_bf_getbuffer, assembler_getbuffer},
+    {Py_bf_releasebuffer, assembler_releasebuffer},
+    {0, NULL},
+};
+
+static PyType_Spec assembler_spec = {
+    .name = "wsframe._speedups.Assembler",
+    .basicsize = sizeof(AssemblerObject),
+    .itemsize = 0,
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = assembler_slots,
+};
+
+static int
+speedups_exec(PyObject *module)
+{
+    PyObject *type = PyType_FromModuleAndSpec(module, &assembler_spec, NULL);
+    if (type == NULL) {
+        return -1;
+    }
+    if (PyModule_AddObjectRef(module, "Assembler", type) < 0) {
+        Py_DECREF(type);
+        return -1;
+    }
+    Py_DECREF(type);
+    return 0;
+}
+
 static PyMethodDef speedups_methods[] = {
     {"apply_mask", (PyCFunction)(void (*)(void))apply_mask,
      METH_FASTCALL | METH_KEYWORDS, apply_mask_doc},
@@ -206,6 +466,7 @@ static PyMethodDef speedups_methods[] = {
 };
 
 static PyModuleDef_Slot speedups_slots[] = {
+    {Py_mod_exec, speedups_exec},
 #if PY_VERSION_HEX >= 0x030C0000
     {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
 #endif

@@ -87,6 +87,31 @@ _COPY_READS_UP_TO = 16 * 1024
 _read_buffers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, memoryview] = weakref.WeakKeyDictionary()
 
 
+# Since 3.12, asyncio's socket transport keeps written buffers as they are, and its
+# writelines() sends them with one sendmsg(): a frame's header and its large payload go
+# out without being joined first (one copy of the message less). Before 3.12 writelines()
+# joins them itself, so write() of the joined bytes is as good.
+_ZERO_COPY_WRITELINES = sys.version_info >= (3, 12)
+
+
+#: Output smaller than this is joined and written with write(): below it, copying costs
+#: less than writelines() does in Python.
+_JOIN_BELOW = 64 * 1024
+
+
+def _write_buffers(transport: asyncio.Transport, buffers: list[bytes | bytearray | memoryview], high: int) -> None:
+    """Write several buffers (a frame's header and payload, or several frames)."""
+    if not _ZERO_COPY_WRITELINES or transport.is_closing() or sum(map(len, buffers)) < _JOIN_BELOW:
+        # write() is the one that copes with a transport that has failed meanwhile.
+        transport.write(b"".join(buffers))
+        return
+    transport.writelines(buffers)
+    # writelines() skips the check that calls pause_writing(); setting the limits
+    # again makes it, so send() still waits while the buffer is full.
+    if transport.get_write_buffer_size() > high:
+        transport.set_write_buffer_limits(high=high, low=high // 4)
+
+
 def _read_buffer(loop: asyncio.AbstractEventLoop) -> memoryview:
     view = _read_buffers.get(loop)
     if view is None:
@@ -604,10 +629,13 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         return protocol
 
     def _write_out(self, protocol: Connection) -> None:
-        out = protocol.data_to_send()
+        out = protocol.buffers_to_send()
         transport = self._transport
         if out and transport is not None:
-            transport.write(out)
+            if len(out) == 1:
+                transport.write(out[0])
+            else:
+                _write_buffers(transport, out, self.write_limit)
 
     async def _after_send(self) -> None:
         """Wait after a send if the write buffer is full; now and then, yield anyway.
@@ -673,10 +701,15 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         if protocol is None or self._lost or protocol.state is not State.OPEN:
             protocol = self._check_sendable()  # raises
         protocol.send(message)
-        out = protocol.data_to_send()
+        out = protocol.buffers_to_send()
         transport = self._transport
         if out and transport is not None:
-            transport.write(out)
+            if len(out) == 1:
+                transport.write(out[0])
+            elif len(out) == 2 and len(out[1]) < _JOIN_BELOW:  # a frame's header and payload
+                transport.write(b"".join(out))
+            else:
+                _write_buffers(transport, out, self.write_limit)
         self._sends_in_a_row += 1
         if (
             self._write_paused

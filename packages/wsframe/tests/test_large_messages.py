@@ -1,0 +1,257 @@
+"""Large single-frame messages, received in many reads.
+
+With the C accelerator, a single-frame message of 64 KiB or more is received into an
+`Assembler`: each chunk is unmasked straight into the bytes object that becomes the
+message (one copy instead of two). The pure-Python path collects chunks and joins them.
+The Connection tests below hold for both: CI runs this file with and without
+``WSFRAME_NO_SPEEDUPS=1``. The Assembler's own tests need the accelerator.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import tracemalloc
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wsframe import (
+    BinaryMessage,
+    Connection,
+    ConnectionFailed,
+    ConnectionOptions,
+    Role,
+    TextMessage,
+)
+from wsframe._mask import apply_mask_python, assembler_type
+
+TEXT, BINARY = 0x1, 0x2
+MASK = b"\x37\xfa\x21\x3d"
+
+
+def xor(data: bytes, mask: bytes) -> bytes:
+    """Mask with whole-number arithmetic, independently of wsframe._mask."""
+    key = (mask * (len(data) // 4 + 1))[: len(data)]
+    return (int.from_bytes(data, "big") ^ int.from_bytes(key, "big")).to_bytes(len(data), "big")
+
+
+def build_server_frame(opcode: int, payload: bytes) -> bytes:
+    """A final frame, unmasked, with a 64-bit length when needed."""
+    n = len(payload)
+    if n < 126:
+        return bytes((0x80 | opcode, n)) + payload
+    if n < 65536:
+        return bytes((0x80 | opcode, 126)) + n.to_bytes(2, "big") + payload
+    return bytes((0x80 | opcode, 127)) + n.to_bytes(8, "big") + payload
+
+
+def build_client_frame(opcode: int, payload: bytes) -> bytes:
+    """A final frame masked with MASK."""
+    frame = build_server_frame(opcode, b"\x00" * len(payload))
+    header = bytearray(frame[: len(frame) - len(payload)])
+    header[1] |= 0x80
+    return bytes(header) + MASK + xor(payload, MASK)
+
+
+def fixed_mask(size: int) -> bytes:
+    return MASK
+
+
+SKIP_C = pytest.mark.skipif(assembler_type is None, reason="the C accelerator is not in use")
+
+
+def connection(role: Role, max_message_size: int | None = 64 * 1024 * 1024) -> Connection:
+    options = ConnectionOptions(max_message_size=max_message_size)
+    return Connection(role, options, mask_key=fixed_mask)
+
+
+def feed(conn: Connection, wire: bytes, cuts: list[int], *, as_view: bool) -> list[object]:
+    """Feed `wire` split at `cuts`, each piece as bytes or as a memoryview of a reused buffer."""
+    events: list[object] = []
+    bounds = [0, *sorted(set(cuts)), len(wire)]
+    scratch = bytearray(len(wire))
+    for start, stop in itertools.pairwise(bounds):
+        piece = wire[start:stop]
+        if as_view:
+            # The driver's shared read buffer: overwritten after every call.
+            scratch[: len(piece)] = piece
+            view = memoryview(scratch)[: len(piece)]
+            events += conn.receive_data(view)
+            scratch[: len(piece)] = b"\x00" * len(piece)
+        else:
+            events += conn.receive_data(piece)
+    return events
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    size=st.integers(64 * 1024, 300 * 1024),
+    pieces=st.integers(1, 40),
+    seed=st.integers(0, 2**32),
+    server=st.booleans(),
+    text=st.booleans(),
+    as_view=st.booleans(),
+)
+def test_large_message_in_pieces(size: int, pieces: int, seed: int, server: bool, text: bool, as_view: bool) -> None:
+    """Any split of a large frame, masked or not, gives the exact message."""
+    rng = random.Random(seed)
+    if text:
+        # Multibyte characters, so that pieces split them.
+        chars = "aé€😀"
+        message = "".join(rng.choice(chars) for _ in range(size // 2))
+        payload = message.encode()
+    else:
+        payload = rng.randbytes(size)
+    opcode = TEXT if text else BINARY
+    wire = build_client_frame(opcode, payload) if server else build_server_frame(opcode, payload)
+    conn = connection(Role.SERVER if server else Role.CLIENT)
+    cuts = [rng.randrange(1, len(wire)) for _ in range(pieces - 1)]
+    events = feed(conn, wire, cuts, as_view=as_view)
+    assert len(events) == 1
+    event = events[0]
+    if text:
+        assert isinstance(event, TextMessage)
+        assert event.data == message
+    else:
+        assert isinstance(event, BinaryMessage)
+        assert type(event.data) is bytes
+        assert event.data == payload
+    # The connection goes on with the next message.
+    more = conn.receive_data(build_client_frame(BINARY, b"next") if server else build_server_frame(BINARY, b"next"))
+    assert more == [BinaryMessage(b"next")]
+
+
+def test_messages_do_not_share_memory() -> None:
+    """Two large messages in a row are distinct objects with their own content."""
+    conn = connection(Role.SERVER)
+    first, second = b"\x01" * 100_000, b"\x02" * 100_000
+    events = feed(
+        conn, build_client_frame(BINARY, first) + build_client_frame(BINARY, second), [70_000, 150_000], as_view=True
+    )
+    assert events == [BinaryMessage(first), BinaryMessage(second)]
+
+
+@pytest.mark.parametrize("position", [10, 40_000, 99_990])
+def test_invalid_utf8_fails_at_the_piece_that_holds_it(position: int) -> None:
+    """A large text frame fails as soon as the invalid byte arrives, not at its end."""
+    payload = bytearray(b"a" * 100_000)
+    payload[position] = 0xFF
+    wire = build_client_frame(TEXT, bytes(payload))
+    conn = connection(Role.SERVER)
+    header = len(wire) - len(payload)
+    piece = 4096
+    offset = 0
+    while offset < len(wire):
+        events = conn.receive_data(wire[offset : offset + piece])
+        offset += piece
+        if events:
+            break
+    assert len(events) == 1
+    assert isinstance(events[0], ConnectionFailed)
+    assert events[0].code == 1007
+    # Failed in the piece holding the byte.
+    assert offset - piece <= header + position < offset
+
+
+def test_message_limit_checked_before_anything_is_buffered() -> None:
+    conn = connection(Role.SERVER, max_message_size=100_000)
+    wire = build_client_frame(BINARY, b"x" * 100_001)
+    events = conn.receive_data(wire[:20])
+    assert len(events) == 1
+    assert isinstance(events[0], ConnectionFailed)
+    assert events[0].code == 1009
+
+
+def test_announced_size_is_not_allocated_up_front() -> None:
+    """A peer that announces 32 MiB (over 16 MiB) and sends 1 MiB costs about 1 MiB, not 32 MiB."""
+    announced = 32 * 1024 * 1024
+    conn = connection(Role.SERVER)
+    header = bytes((0x82, 0x80 | 127)) + announced.to_bytes(8, "big") + MASK
+    chunk = xor(b"\x00" * 65536, MASK)  # 65536 is a multiple of 4: the key phase stays 0
+    tracemalloc.start()
+    try:
+        assert conn.receive_data(header) == []
+        for _ in range(16):  # 1 MiB of payload
+            assert conn.receive_data(chunk) == []
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 1024 * 1024, f"peak {peak} bytes for 1 MiB received"
+
+
+def test_end_of_input_frees_the_partial_message() -> None:
+    """EOF in the middle of a large frame frees what was buffered of it."""
+    conn = connection(Role.SERVER, max_message_size=None)
+    wire = build_client_frame(BINARY, b"y" * 400_000)
+    tracemalloc.start()
+    try:
+        # Past a quarter: the accelerator has switched to its Assembler.
+        assert conn.receive_data(wire[:200_000]) == []
+        holding, _ = tracemalloc.get_traced_memory()
+        conn.receive_eof()
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert holding - after >= 150_000, (holding, after)
+    assert conn.receive_data(wire[200_000:]) == []
+
+
+# ----------------------------------------------------------------- Assembler (C)
+
+
+@SKIP_C
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.binary(max_size=2000),
+    cuts=st.lists(st.integers(0, 2000), max_size=8),
+    mask=st.binary(min_size=4, max_size=4) | st.none(),
+)
+def test_assembler_equals_masking_the_whole(data: bytes, cuts: list[int], mask: bytes | None) -> None:
+    assert assembler_type is not None
+    assembler = assembler_type(len(data))
+    bounds = [0, *sorted(c for c in set(cuts) if c < len(data)), len(data)]
+    for start, stop in itertools.pairwise(bounds):
+        assembler.write(memoryview(data)[start:stop], mask)
+        assert assembler.filled == stop
+        with memoryview(assembler) as written:
+            assert written.readonly
+            expected = data[:stop] if mask is None else apply_mask_python(data[:stop], mask)
+            assert written.tobytes() == expected
+    result = assembler.take()
+    assert type(result) is bytes
+    assert result == (data if mask is None else apply_mask_python(data, mask))
+
+
+@SKIP_C
+def test_assembler_refuses_misuse() -> None:
+    assert assembler_type is not None
+    with pytest.raises(ValueError, match="non-negative"):
+        assembler_type(-1)
+    assembler = assembler_type(8)
+    with pytest.raises(ValueError, match="4 bytes"):
+        assembler.write(b"abc", b"abc")
+    with pytest.raises(ValueError, match="do not fit"):
+        assembler.write(b"123456789")
+    assembler.write(b"1234")
+    with pytest.raises(ValueError, match="incomplete: 4 of 8"):
+        assembler.take()
+    view = memoryview(assembler)
+    with pytest.raises(BufferError):
+        assembler.write(b"5678")
+    view.release()
+    assembler.write(b"5678")
+    view = memoryview(assembler)
+    with pytest.raises(BufferError):
+        assembler.take()
+    view.release()
+    assert assembler.take() == b"12345678"
+    with pytest.raises(ValueError, match="already taken"):
+        assembler.take()
+    with pytest.raises(ValueError, match="already taken"):
+        assembler.write(b"")
+    with pytest.raises(BufferError):
+        memoryview(assembler)
+    with pytest.raises(TypeError):
+        assembler_type(4).write("text")  # type: ignore[arg-type]
