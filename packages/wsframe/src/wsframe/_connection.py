@@ -395,6 +395,21 @@ class Connection:
             InvalidState: the connection is not open.
             TypeError: `data` is neither.
         """
+        if self.state is State.OPEN and not self._send_fragmented:
+            # The fast paths of send_text() and send_binary(), one call less per message.
+            if type(data) is str:
+                payload = data.encode()
+                if len(payload) < self._small_limit:
+                    self._out.append(_TEXT_HEADERS[len(payload)] + payload)
+                else:
+                    self._send_message(_OP_TEXT, payload)
+                return
+            if type(data) is bytes:
+                if len(data) < self._small_limit:
+                    self._out.append(_BINARY_HEADERS[len(data)] + data)
+                else:
+                    self._send_message(_OP_BINARY, data)
+                return
         if isinstance(data, str):
             self.send_text(data)
         else:
@@ -576,9 +591,35 @@ class Connection:
                 or memory grows with the peer's sending.
         """
         self._backlog = False
-        if self._discard or not (data or self._buf):
-            return []
         buf = self._buf
+        if not buf and self._fast and not self._msg_opcode and self._frame_first < 0 and not self._discard:
+            # The commonest read of all: exactly one small final text or binary frame.
+            # Same checks as _parse()'s fast path; anything else goes there.
+            size = len(data)
+            if size > 1 and (max_events is None or max_events > 0):
+                first = data[0]
+                second = data[1]
+                length = second & 0x7F
+                if (
+                    (first == 0x81 or first == 0x82)
+                    and second & MASK_BIT == self._mask_bit
+                    and length < 126
+                    and length <= self._fast_limit
+                    and size == (6 if second & MASK_BIT else 2) + length
+                ):
+                    if second & MASK_BIT:
+                        mask = data[2:6]
+                        payload = apply_mask(data[6:], mask if type(mask) is bytes else bytes(mask))
+                    else:
+                        payload = bytes(data[2:])
+                    if first == 0x82:
+                        return [BinaryMessage(payload)]
+                    try:
+                        return [TextMessage(payload.decode())]
+                    except UnicodeDecodeError:
+                        pass  # _parse() fails the connection with the usual error
+        if self._discard or not (data or buf):
+            return []
         if buf:
             data = buf + data
             self._buf = b""
@@ -638,7 +679,8 @@ class Connection:
                     if 0 <= length <= fast_limit and stop <= end:
                         payload = data[start:stop]
                         if mask_bit:
-                            payload = apply_mask(payload, bytes(data[start - 4 : start]))
+                            key = data[start - 4 : start]
+                            payload = apply_mask(payload, key if type(key) is bytes else bytes(key))
                         elif type(payload) is not bytes:
                             payload = bytes(payload)
                         if first == 0x81:

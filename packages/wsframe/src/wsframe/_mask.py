@@ -46,9 +46,22 @@ def apply_mask_python(data: BytesLike, mask: bytes) -> bytes:
     n = len(data)
     if n == 0:
         return b""
+    if n <= _SMALL:
+        # The key repeated is the key times 0x...000100000001, cut to n bytes: two
+        # integer operations instead of building the repeated key as bytes.
+        repeat, low = _SMALL_KEYS[n]
+        return ((_from_bytes(data, "little") ^ _from_bytes(mask, "little") * repeat) & low).to_bytes(n, "little")
     q, r = divmod(n, 4)
     key = mask * q + mask[:r]
     return (_from_bytes(data, _byteorder) ^ _from_bytes(key, _byteorder)).to_bytes(n, _byteorder)
+
+
+# For payloads up to _SMALL bytes (control frames, small messages): by length, the
+# multiplier that repeats a 4-byte key over it and the mask of its n low bytes.
+_SMALL = 128
+_SMALL_KEYS = [
+    (_from_bytes(b"\x01\x00\x00\x00" * ((n + 3) // 4), "little"), (1 << (8 * n)) - 1) for n in range(_SMALL + 1)
+]
 
 
 apply_mask: Callable[[BytesLike, bytes], bytes]

@@ -1,5 +1,10 @@
-"""Large single-frame messages, received in many reads.
+"""The receive fast paths: one small frame per read, and large single-frame messages.
 
+`Connection.receive_data()` handles a read holding exactly one small final text or
+binary frame without entering the general parser; the tests at the end check that it
+gives the same events, errors included.
+
+Large single-frame messages are received in many reads.
 With the C accelerator, a single-frame message of 64 KiB or more is received into an
 `Assembler`: each chunk is unmasked straight into the bytes object that becomes the
 message (one copy instead of two). The pure-Python path collects chunks and joins them.
@@ -255,3 +260,50 @@ def test_assembler_refuses_misuse() -> None:
         memoryview(assembler)
     with pytest.raises(TypeError):
         assembler_type(4).write("text")  # type: ignore[arg-type]
+
+
+# ------------------------------------------- one small frame per read (fast path)
+
+
+@pytest.mark.parametrize("server", [True, False])
+@pytest.mark.parametrize("limit", [None, 0, 60])
+def test_one_small_frame_per_read_equals_a_batch(server: bool, limit: int | None) -> None:
+    """receive_data() of exactly one small frame gives what the general parser gives."""
+    build = build_client_frame if server else build_server_frame
+    role = Role.SERVER if server else Role.CLIENT
+    frames = []
+    for length in range(126):
+        frames.append(build(BINARY, bytes(range(length))))
+        frames.append(build(TEXT, ("é" * (length // 2)).encode()))
+    frames.append(build(TEXT, b"ok\xff"))  # invalid UTF-8 ends both runs
+    single = connection(role, max_message_size=limit)
+    one_by_one: list[object] = []
+    for frame in frames:
+        one_by_one += single.receive_data(frame)
+    batch = connection(role, max_message_size=limit)
+    # Many frames in one read go through the general parser.
+    together = batch.receive_data(b"".join(frames))
+    assert [type(e) for e in one_by_one] == [type(e) for e in together]
+    assert one_by_one[:-1] == together[:-1]
+    last_single, last_batch = one_by_one[-1], together[-1]
+    assert isinstance(last_single, ConnectionFailed)
+    assert isinstance(last_batch, ConnectionFailed)
+    assert last_single.code == last_batch.code
+
+
+def test_one_frame_with_no_room_is_kept() -> None:
+    conn = connection(Role.SERVER)
+    assert conn.receive_data(build_client_frame(TEXT, b"hi"), max_events=0) == []
+    assert conn.backlog
+    assert conn.receive_data(b"") == [TextMessage("hi")]
+
+
+def test_one_frame_with_the_wrong_masking_fails() -> None:
+    server = connection(Role.SERVER)
+    events = server.receive_data(build_server_frame(TEXT, b"hi"))  # unmasked to a server
+    assert isinstance(events[-1], ConnectionFailed)
+    assert events[-1].code == 1002
+    client = connection(Role.CLIENT)
+    events = client.receive_data(build_client_frame(TEXT, b"hi"))  # masked to a client
+    assert isinstance(events[-1], ConnectionFailed)
+    assert events[-1].code == 1002
