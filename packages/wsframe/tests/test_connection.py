@@ -10,6 +10,7 @@ from __future__ import annotations
 import array
 import random
 import struct
+import tracemalloc
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -1261,3 +1262,24 @@ class TestErrorsAreProtocolErrors:
         (event,) = conn.receive_data(client_frame(TEXT, b"\xff"))
         assert isinstance(event, ConnectionFailed)
         assert isinstance(event.error, InvalidData)
+
+
+# ------------------------------------------------------------- memory
+
+
+def test_a_connection_costs_under_1_5_kib() -> None:
+    """Connection keeps its state in slots: no 1.5 KiB instance dict per connection."""
+    Connection(Role.SERVER)  # warm up caches
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        connections = [Connection(Role.SERVER) for _ in range(100)]
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(connections) == 100
+    per_connection = (after - before) / 100
+    assert per_connection < 1536, per_connection
+    conn = connections[0]
+    conn.tag = "an application's own attribute"  # type: ignore[attr-defined]
+    assert conn.tag == "an application's own attribute"  # type: ignore[attr-defined]

@@ -381,3 +381,33 @@ def test_hand_built_frames_match_rfc_6455(tools: Any) -> None:
     # The frames above are built by hand, independently of wsframe: check them against
     # RFC 6455 section 5.7's masked "Hello".
     assert tools.frame(0x1, b"Hello") == bytes.fromhex("818537fa213d7f9f4d5158")
+
+
+# ------------------------------------------------------------- slots
+
+
+async def test_applications_can_attach_attributes_to_connections(tools: Any) -> None:
+    """ServerConnection and ClientConnection declare __slots__; extra attributes still work."""
+    import weakref
+
+    import wsclient
+
+    attached: dict[str, object] = {}
+
+    async def handler(request: WebSocketRequest) -> None:
+        connection = request.accept()
+        connection.user = "alice"  # type: ignore[attr-defined]
+        attached["server"] = connection.user  # type: ignore[attr-defined]
+        attached["ref"] = weakref.ref(connection)
+        async for message in connection:
+            await connection.send(f"{connection.user}: {message}")  # type: ignore[attr-defined]
+
+    async with tools.serve(handler) as (_, port):
+        client = await wsclient.connect(f"ws://127.0.0.1:{port}/")
+        client.session = 42  # type: ignore[attr-defined]
+        await client.send("hi")
+        assert await asyncio.wait_for(client.recv(), 5) == "alice: hi"
+        assert client.session == 42  # type: ignore[attr-defined]
+        assert weakref.ref(client)() is client
+        await client.close()
+    assert attached["server"] == "alice"

@@ -128,6 +128,19 @@ class ClientConnection(WebSocketConnection):
         request: the opening handshake request as sent (bytes).
     """
 
+    # Slots, as WebSocketConnection's (which keeps __dict__ and __weakref__ available).
+    __slots__ = (
+        "_factories",
+        "_handshake",
+        "_key",
+        "_offered",
+        "_options",
+        "_parser",
+        "request",
+        "response",
+        "url",
+    )
+
     def __init__(
         self,
         *,

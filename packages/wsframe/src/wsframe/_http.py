@@ -124,6 +124,85 @@ def _check_value(name: str, value: object) -> str:
     return value
 
 
+# Header names that most requests and responses carry, lowercased, each kept as one str
+# object: the names of every connection's headers share these instead of holding their
+# own copies (a connection keeps its request's headers). A fixed set: names that peers
+# choose are never added, so this cannot grow.
+_COMMON_NAMES = {
+    name: name
+    for name in (
+        "host",
+        "upgrade",
+        "connection",
+        "origin",
+        "user-agent",
+        "cookie",
+        "authorization",
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "cache-control",
+        "pragma",
+        "referer",
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-real-ip",
+        "forwarded",
+        "sec-websocket-key",
+        "sec-websocket-version",
+        "sec-websocket-protocol",
+        "sec-websocket-extensions",
+        "sec-websocket-accept",
+        "sec-fetch-dest",
+        "sec-fetch-mode",
+        "sec-fetch-site",
+        "content-length",
+        "content-type",
+        "date",
+        "server",
+        "set-cookie",
+    )
+}
+
+
+# The usual spellings of those names on the wire, shared the same way.
+_COMMON_SPELLINGS = {
+    name: name
+    for name in (
+        "Host",
+        "Upgrade",
+        "Connection",
+        "Origin",
+        "User-Agent",
+        "Cookie",
+        "Authorization",
+        "Accept",
+        "Accept-Encoding",
+        "Accept-Language",
+        "Cache-Control",
+        "Pragma",
+        "Referer",
+        "X-Forwarded-For",
+        "X-Forwarded-Proto",
+        "X-Real-IP",
+        "Forwarded",
+        "Sec-WebSocket-Key",
+        "Sec-WebSocket-Version",
+        "Sec-WebSocket-Protocol",
+        "Sec-WebSocket-Extensions",
+        "Sec-WebSocket-Accept",
+        "Sec-Fetch-Dest",
+        "Sec-Fetch-Mode",
+        "Sec-Fetch-Site",
+        "Content-Length",
+        "Content-Type",
+        "Date",
+        "Server",
+        "Set-Cookie",
+    )
+}
+
+
 class Headers:
     """An ordered, case-insensitive multi-dict of HTTP header lines.
 
@@ -150,7 +229,8 @@ class Headers:
 
     def __init__(self, headers: HeadersLike = ()) -> None:
         self._items: list[tuple[str, str]] = []
-        self._index: dict[str, list[str]] = {}
+        # Lowercased name -> its value, or the list of its values once it repeats.
+        self._index: dict[str, str | list[str]] = {}
         if isinstance(headers, Headers):
             pairs: Iterable[tuple[str, str]] = headers.items()
         elif isinstance(headers, Mapping):
@@ -165,8 +245,18 @@ class Headers:
 
     def _append(self, name: str, value: str) -> None:
         """Add a line without validation (the parsers validated it already)."""
+        key = name.lower()
+        key = _COMMON_NAMES.get(key, key)
+        name = key if name == key else _COMMON_SPELLINGS.get(name, name)  # shared objects
         self._items.append((name, value))
-        self._index.setdefault(name.lower(), []).append(value)
+        index = self._index
+        old = index.get(key)
+        if old is None:
+            index[key] = value
+        elif isinstance(old, str):
+            index[key] = [old, value]
+        else:
+            old.append(value)
 
     def add(self, name: str, value: str) -> None:
         """Append a header line.
@@ -186,9 +276,9 @@ class Headers:
     def __getitem__(self, name: str) -> str:
         """The first value of `name`; KeyError when absent."""
         values = self._index.get(name.lower()) if isinstance(name, str) else None
-        if not values:
+        if values is None:
             raise KeyError(name)
-        return values[0]
+        return values if type(values) is str else values[0]
 
     @overload
     def get(self, name: str) -> str | None: ...
@@ -210,7 +300,9 @@ class Headers:
             The value or `default`.
         """
         values = self._index.get(name.lower())
-        return values[0] if values else default
+        if values is None:
+            return default
+        return values if type(values) is str else values[0]
 
     def get_all(self, name: str) -> list[str]:
         """Every value of `name`, in order; an empty list when absent.
@@ -221,7 +313,10 @@ class Headers:
         Returns:
             A new list of the values.
         """
-        return list(self._index.get(name.lower(), ()))
+        values = self._index.get(name.lower())
+        if values is None:
+            return []
+        return [values] if type(values) is str else list(values)
 
     def __delitem__(self, name: str) -> None:
         """Remove every line named `name`; KeyError when absent."""

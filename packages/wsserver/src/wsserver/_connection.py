@@ -151,6 +151,25 @@ class ServerConnection(WebSocketConnection):
             behind a proxy; `request.remote_address` has the client's).
     """
 
+    # Slots, as WebSocketConnection's (which keeps __dict__ and __weakref__ available).
+    __slots__ = (
+        "_body_needed",
+        "_early",
+        "_ext_header",
+        "_ext_objects",
+        "_http_request",
+        "_linger_handle",
+        "_open_handle",
+        "_parser",
+        "_peer_eof",
+        "_phase",
+        "_server",
+        "_settings",
+        "_task",
+        "request",
+        "secure",
+    )
+
     def __init__(self, server: WebSocketServer, settings: Settings, *, secure: bool) -> None:
         super().__init__(
             close_timeout=settings.close_timeout,
