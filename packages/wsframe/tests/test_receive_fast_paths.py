@@ -27,6 +27,7 @@ from wsframe import (
     Connection,
     ConnectionFailed,
     ConnectionOptions,
+    Ping,
     Role,
     TextMessage,
 )
@@ -42,22 +43,23 @@ def xor(data: bytes, mask: bytes) -> bytes:
     return (int.from_bytes(data, "big") ^ int.from_bytes(key, "big")).to_bytes(len(data), "big")
 
 
-def build_server_frame(opcode: int, payload: bytes) -> bytes:
-    """A final frame, unmasked, with a 64-bit length when needed."""
+def build_server_frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
+    """A frame, unmasked, with a 64-bit length when needed."""
     n = len(payload)
+    first = (0x80 if fin else 0) | opcode
     if n < 126:
-        return bytes((0x80 | opcode, n)) + payload
+        return bytes((first, n)) + payload
     if n < 65536:
-        return bytes((0x80 | opcode, 126)) + n.to_bytes(2, "big") + payload
-    return bytes((0x80 | opcode, 127)) + n.to_bytes(8, "big") + payload
+        return bytes((first, 126)) + n.to_bytes(2, "big") + payload
+    return bytes((first, 127)) + n.to_bytes(8, "big") + payload
 
 
-def build_client_frame(opcode: int, payload: bytes) -> bytes:
-    """A final frame masked with MASK."""
-    frame = build_server_frame(opcode, b"\x00" * len(payload))
+def build_client_frame(opcode: int, payload: bytes, *, fin: bool = True, mask: bytes = MASK) -> bytes:
+    """A frame masked with `mask`."""
+    frame = build_server_frame(opcode, b"\x00" * len(payload), fin=fin)
     header = bytearray(frame[: len(frame) - len(payload)])
     header[1] |= 0x80
-    return bytes(header) + MASK + xor(payload, MASK)
+    return bytes(header) + mask + xor(payload, mask)
 
 
 def fixed_mask(size: int) -> bytes:
@@ -126,6 +128,72 @@ def test_large_message_in_pieces(size: int, pieces: int, seed: int, server: bool
     # The connection goes on with the next message.
     more = conn.receive_data(build_client_frame(BINARY, b"next") if server else build_server_frame(BINARY, b"next"))
     assert more == [BinaryMessage(b"next")]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    size=st.integers(0, 400 * 1024),
+    frames=st.integers(2, 12),
+    pieces=st.integers(1, 30),
+    seed=st.integers(0, 2**32),
+    server=st.booleans(),
+    text=st.booleans(),
+    limit=st.sampled_from(["exact", "none", "roomy"]),
+)
+def test_large_fragmented_message(
+    size: int, frames: int, pieces: int, seed: int, server: bool, text: bool, limit: str
+) -> None:
+    """A fragmented message, each frame with its own key, pings between, any split: exact."""
+    rng = random.Random(seed)
+    if text:
+        message = "".join(rng.choice("aé€😀") for _ in range(size // 3))
+        payload = message.encode()
+    else:
+        payload = rng.randbytes(size)
+    cuts = sorted(rng.randrange(0, len(payload) + 1) for _ in range(frames - 1))
+    bounds = [0, *cuts, len(payload)]
+    wire = b""
+    for index, (start, stop) in enumerate(itertools.pairwise(bounds)):
+        opcode = (TEXT if text else BINARY) if index == 0 else 0
+        fin = index == len(bounds) - 2
+        chunk = payload[start:stop]
+        if server:
+            wire += build_client_frame(opcode, chunk, fin=fin, mask=rng.randbytes(4))
+            wire += build_client_frame(0x9, b"ping")
+        else:
+            wire += build_server_frame(opcode, chunk, fin=fin)
+            wire += build_server_frame(0x9, b"ping")
+    max_size = {"exact": len(payload), "none": None, "roomy": len(payload) * 3 + 10}[limit]
+    conn = connection(Role.SERVER if server else Role.CLIENT, max_message_size=max_size)
+    read_cuts = [rng.randrange(1, len(wire)) for _ in range(pieces - 1)]
+    events = [e for e in feed(conn, wire, read_cuts, as_view=True) if not isinstance(e, Ping)]
+    assert len(events) == 1, events[-1:]
+    if text:
+        assert events[0] == TextMessage(message)
+    else:
+        assert events[0] == BinaryMessage(payload)
+        assert type(events[0].data) is bytes
+
+
+def test_large_fragmented_message_over_the_limit_fails() -> None:
+    conn = connection(Role.SERVER, max_message_size=300_000)
+    first = build_client_frame(BINARY, b"a" * 200_000, fin=False)
+    second = build_client_frame(0, b"b" * 200_000)
+    assert conn.receive_data(first) == []
+    events = conn.receive_data(second[:20])
+    assert isinstance(events[-1], ConnectionFailed)
+    assert events[-1].code == 1009
+
+
+def test_invalid_utf8_in_a_later_fragment_fails_at_once() -> None:
+    conn = connection(Role.SERVER)
+    assert conn.receive_data(build_client_frame(TEXT, b"a" * 100_000, fin=False)) == []
+    bad = build_client_frame(0, b"b" * 50_000 + b"\xff" + b"c" * 50_000)
+    # The piece holding the bad byte fails, before the frame ends.
+    assert conn.receive_data(bad[:30_000]) == []
+    events = conn.receive_data(bad[30_000:60_000])
+    assert isinstance(events[-1], ConnectionFailed)
+    assert events[-1].code == 1007
 
 
 def test_messages_do_not_share_memory() -> None:
@@ -260,6 +328,26 @@ def test_assembler_refuses_misuse() -> None:
         memoryview(assembler)
     with pytest.raises(TypeError):
         assembler_type(4).write("text")  # type: ignore[arg-type]
+
+
+@SKIP_C
+def test_assembler_resize() -> None:
+    assert assembler_type is not None
+    assembler = assembler_type(2)
+    assembler.write(b"ab", b"\x01\x02\x03\x04")
+    assembler.resize(10)
+    assert assembler.size == 10
+    assembler.write(b"cdef", b"\x01\x02\x03\x04")  # phase 2: keys 03 04 01 02
+    with pytest.raises(ValueError, match="below the 6 bytes"):
+        assembler.resize(5)
+    with memoryview(assembler) as view:
+        with pytest.raises(BufferError):
+            assembler.resize(6)
+        assert view.tobytes() == apply_mask_python(b"abcdef", b"\x01\x02\x03\x04")
+    assembler.resize(6)
+    assert assembler.take() == apply_mask_python(b"abcdef", b"\x01\x02\x03\x04")
+    with pytest.raises(ValueError, match="already taken"):
+        assembler.resize(6)
 
 
 # ------------------------------------------- one small frame per read (fast path)

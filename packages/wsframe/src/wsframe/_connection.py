@@ -93,13 +93,16 @@ class _Chunks:
     millions of empty frames costs no more memory than the data itself.
     """
 
-    __slots__ = ("_parts", "_tail")
+    __slots__ = ("_parts", "_tail", "size")
 
     def __init__(self) -> None:
         self._parts: list[bytes] = []
         self._tail = bytearray()
+        self.size = 0
+        """Bytes added since the last take() or parts()."""
 
     def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
         if len(chunk) >= 4096:
             if self._tail:
                 self._parts.append(bytes(self._tail))
@@ -115,6 +118,7 @@ class _Chunks:
             parts.append(bytes(self._tail))
             self._tail.clear()
         self._parts = []
+        self.size = 0
         return parts
 
     def take(self) -> bytes:
@@ -124,6 +128,7 @@ class _Chunks:
             parts.append(bytes(self._tail))
             self._tail.clear()
         self._parts = []
+        self.size = 0
         if len(parts) == 1:
             return parts[0]
         return b"".join(parts)
@@ -204,6 +209,7 @@ class Connection:
         "_frame_limit",
         "_frame_mask",
         "_frame_seen",
+        "_grow",
         "_mask_bit",
         "_mask_key",
         "_mask_required",
@@ -320,6 +326,10 @@ class Connection:
         # switch, else 0.
         self._assembler: Assembler | None = None
         self._assemble_size = 0
+        # A fragmented message goes into an Assembler too once 64 KiB of it have
+        # arrived; it grows as fragments arrive (doubling, up to the message limit), and
+        # shrinks to its size at the end. True while the current message may do so.
+        self._grow = False
         self._validator: Utf8Decoder | None = None
         self._fragment_decoder: Utf8Decoder | None = None
         self._frame_is_first = True
@@ -610,6 +620,7 @@ class Connection:
         self._buf = b""
         self._backlog = False
         self._assembler = None
+        self._grow = False
         self._frame_data = _Chunks()
         self._msg_data = _Chunks()
 
@@ -808,6 +819,7 @@ class Connection:
                 text = opcode == _OP_TEXT
                 self._validator = Utf8Decoder() if text else None
                 self._fragment_decoder = Utf8Decoder() if text and not self._assemble else None
+                self._grow = not first & FIN and self._fast and assembler_type is not None
             self._msg_wire_size += length
             self._assemble_size = (
                 length
@@ -823,12 +835,24 @@ class Connection:
     def _continue_payload(self, data: BytesLike, pos: int, end: int, events: list[Event]) -> int:
         """Consume what `data[pos:end]` holds of the current data frame's payload."""
         take = min(self._frame_left, end - pos)
-        if take and self._assemble_size and (self._assembler is not None or self._start_assembler(take)):
+        if take and (
+            self._assembler is not None
+            or (self._assemble_size and self._start_assembler(take))
+            or (self._grow and self._start_growing(take))
+        ):
             assembler = self._assembler
             assert assembler is not None
             filled = assembler.filled
+            if filled + take > assembler.size:  # a fragmented message grows
+                assembler.resize(self._grown_size(filled + take, assembler.size))
+            mask = self._frame_mask
+            if mask is not None:
+                # The Assembler's key phase is its offset; this frame's is frame_seen.
+                turn = (self._frame_seen - filled) & 3
+                if turn:
+                    mask = mask[turn:] + mask[:turn]
             # A memoryview slice of bytes copies nothing; the Assembler makes the one copy.
-            assembler.write(memoryview(data)[pos : pos + take], self._frame_mask)
+            assembler.write(memoryview(data)[pos : pos + take], mask)
             self._frame_seen += take
             self._frame_left -= take
             if self._validator is not None:
@@ -871,6 +895,29 @@ class Connection:
         for part in self._msg_data.parts():  # already unmasked
             assembler.write(part)
         return True
+
+    def _start_growing(self, take: int) -> bool:
+        """Receive the rest of a fragmented message into an Assembler once it is large."""
+        received = self._msg_data.size
+        if assembler_type is None or received + take < _ASSEMBLE_FROM:
+            return False
+        try:
+            assembler = assembler_type(self._grown_size(received + take, 0))
+        except MemoryError:
+            self._grow = False
+            return False
+        self._assembler = assembler
+        for part in self._msg_data.parts():  # already unmasked
+            assembler.write(part)
+        return True
+
+    def _grown_size(self, needed: int, size: int) -> int:
+        """The next size of a growing message: double, but never past the message limit."""
+        grown = max(needed, 2 * size) if size else 2 * needed
+        limit = self._max_message
+        if limit is not None:
+            grown = min(grown, max(limit, needed))
+        return grown
 
     def _end_frame(self, events: list[Event]) -> None:
         first = self._frame_first
@@ -921,6 +968,8 @@ class Connection:
             if assembler is not None:
                 self._assembler = None
                 self._assemble_size = 0
+                if assembler.size != assembler.filled:
+                    assembler.resize(assembler.filled)  # a grown message: give back the rest
                 raw = assembler.take()
             else:
                 raw = self._msg_data.take()
@@ -928,6 +977,7 @@ class Connection:
             events.append(TextMessage(raw.decode()) if text_message else BinaryMessage(raw))
         if fin:
             self._msg_opcode = 0
+            self._grow = False
             self._validator = None
             self._fragment_decoder = None
 

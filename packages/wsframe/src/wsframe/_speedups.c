@@ -370,6 +370,52 @@ assembler_take(AssemblerObject *self, PyObject *Py_UNUSED(ignored))
     return data; /* the reference moves to the caller */
 }
 
+PyDoc_STRVAR(assembler_resize_doc,
+"resize($self, size, /)\n"
+"--\n"
+"\n"
+"Change the size of the message (never below what was written): a message of unknown\n"
+"size grows as its fragments arrive, and shrinks to what it holds before take().\n"
+"\n"
+"Raises:\n"
+"    ValueError: `size` is smaller than what was written, or the message was taken.\n"
+"    BufferError: a memoryview of the Assembler is still alive.\n");
+
+static PyObject *
+assembler_resize(AssemblerObject *self, PyObject *arg)
+{
+    Py_ssize_t size = PyLong_AsSsize_t(arg);
+
+    if (size == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (self->data == NULL) {
+        PyErr_SetString(PyExc_ValueError, "the message was already taken");
+        return NULL;
+    }
+    if (size < self->filled) {
+        PyErr_Format(PyExc_ValueError, "size %zd is below the %zd bytes written", size,
+                     self->filled);
+        return NULL;
+    }
+    if (self->exports > 0) {
+        PyErr_SetString(PyExc_BufferError, "a memoryview of the assembler is still alive");
+        return NULL;
+    }
+    if (size != self->size) {
+        /* The bytes object is private (one reference, never hashed): resizing it in
+           place is what _PyBytes_Resize is for. On failure it frees the object and
+           sets ours to NULL: the Assembler then refuses everything, as after take(). */
+        if (_PyBytes_Resize(&self->data, size) < 0) {
+            self->size = 0;
+            self->filled = 0;
+            return NULL;
+        }
+        self->size = size;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 assembler_get_size(AssemblerObject *self, void *Py_UNUSED(closure))
 {
@@ -409,6 +455,7 @@ assembler_releasebuffer(AssemblerObject *self, Py_buffer *Py_UNUSED(view))
 static PyMethodDef assembler_methods[] = {
     {"write", (PyCFunction)(void (*)(void))assembler_write, METH_FASTCALL, assembler_write_doc},
     {"take", (PyCFunction)assembler_take, METH_NOARGS, assembler_take_doc},
+    {"resize", (PyCFunction)assembler_resize, METH_O, assembler_resize_doc},
     {NULL, NULL, 0, NULL},
 };
 

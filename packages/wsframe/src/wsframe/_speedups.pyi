@@ -39,6 +39,14 @@ class Assembler:
             ValueError: `data` does not fit, `mask` is not 4 bytes, or the message was taken.
             BufferError: a memoryview of the Assembler is alive.
         """
+    def resize(self, size: int, /) -> None:
+        """Change the size (never below what was written): a fragmented message grows,
+        then shrinks to what it holds before `take()`.
+
+        Raises:
+            ValueError: `size` is below what was written, or the message was taken.
+            BufferError: a memoryview of the Assembler is alive.
+        """
     def take(self) -> bytes:
         """Return the complete message; the Assembler is empty afterwards.
 
