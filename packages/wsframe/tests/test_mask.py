@@ -238,3 +238,39 @@ def test_no_speedups_environment_variable(value: str, expected: str | None) -> N
     if expected is None:  # empty value: whatever is built is used
         expected = "True wsframe._speedups" if apply_mask_c is not None else "False wsframe._mask"
     assert output == expected
+
+
+def test_random_key_bytes_are_fresh() -> None:
+    """Masking keys: 4 random bytes each, not repeated (1,024 per read of the OS source)."""
+    from wsframe._mask import random_key_bytes
+
+    keys = [random_key_bytes(4) for _ in range(5000)]
+    assert all(type(key) is bytes and len(key) == 4 for key in keys)
+    # 5,000 draws from 2**32 values: a repeat has a probability of about 0.3%.
+    assert len(set(keys)) >= 4998
+    assert len(random_key_bytes(7)) == 7
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_forked_child_does_not_reuse_the_parents_keys() -> None:
+    from wsframe._mask import random_key_bytes
+
+    random_key_bytes(4)  # the pool holds unused keys now
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.close(read)
+        os.write(write, b"".join(random_key_bytes(4) for _ in range(8)))
+        os._exit(0)
+    os.close(write)
+    child = b""
+    while len(child) < 32:
+        chunk = os.read(read, 32)
+        if not chunk:
+            break
+        child += chunk
+    os.close(read)
+    os.waitpid(pid, 0)
+    parent = b"".join(random_key_bytes(4) for _ in range(8))
+    assert len(child) == 32
+    assert child != parent

@@ -19,7 +19,6 @@ WebSocket closing handshake is complete and only the TCP connection remains to b
 from __future__ import annotations
 
 import enum
-import secrets
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -55,7 +54,7 @@ from ._frames import (
     decode_header,
     frame_header,
 )
-from ._mask import apply_mask, assembler_type
+from ._mask import apply_mask, assembler_type, random_key_bytes
 from ._options import ConnectionOptions
 from ._typing import BytesLike
 from ._utf8 import Utf8Decoder
@@ -172,8 +171,9 @@ class Connection:
         options: limits and fragmentation settings; defaults to `ConnectionOptions()`.
         extensions: the extensions negotiated in the handshake, in the order of the
             `Sec-WebSocket-Extensions` response header.
-        mask_key: where a client takes 4-byte masking keys from (default
-            `secrets.token_bytes`); replaceable for reproducible tests.
+        mask_key: where a client takes 4-byte masking keys from (default: the OS's
+            cryptographic source, as `secrets.token_bytes`, read 4 KiB at a time);
+            replaceable for reproducible tests.
 
     Examples:
         >>> conn = Connection(Role.SERVER)
@@ -243,7 +243,7 @@ class Connection:
         options: ConnectionOptions | None = None,
         *,
         extensions: Sequence[Extension] = (),
-        mask_key: Callable[[int], bytes] = secrets.token_bytes,
+        mask_key: Callable[[int], bytes] = random_key_bytes,
     ) -> None:
         if not isinstance(role, Role):
             raise TypeError(f"role must be a Role, not {role!r}")
@@ -530,8 +530,11 @@ class Connection:
         if self._client:
             mask = self._mask_key(4)
             masked = apply_mask(payload, mask)  # checks the key before anything is queued
-            out.append(frame_header(first, len(payload), mask))
-            out.append(masked)
+            if len(masked) < 65536:
+                out.append(frame_header(first, len(masked), mask) + masked)  # one buffer
+            else:
+                out.append(frame_header(first, len(masked), mask))
+                out.append(masked)
         else:
             out.append(frame_header(first, len(payload)))
             if payload:

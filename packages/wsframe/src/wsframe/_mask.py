@@ -12,8 +12,9 @@ the pure-Python path even where the accelerator is built.
 from __future__ import annotations
 
 import os
+import struct
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from ._typing import BytesLike
@@ -62,6 +63,36 @@ _SMALL = 128
 _SMALL_KEYS = [
     (_from_bytes(b"\x01\x00\x00\x00" * ((n + 3) // 4), "little"), (1 << (8 * n)) - 1) for n in range(_SMALL + 1)
 ]
+
+
+# Masking keys from the OS's cryptographic source (os.urandom, as secrets.token_bytes),
+# read 4 KiB at a time: one system call per 1,024 keys instead of one per frame a client
+# sends. Keys come from a C iterator: next() hands each key out once, even to threads
+# racing for it; two threads refilling at once each get fresh bytes.
+_unpack_keys = struct.Struct("4s").iter_unpack
+_keys: Iterator[tuple[bytes]] = iter(())
+
+
+def _forget_keys() -> None:
+    global _keys
+    _keys = iter(())
+
+
+# A forked child must not hand out the keys its parent has not used yet.
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_keys)
+
+
+def random_key_bytes(n: int) -> bytes:
+    """`n` bytes from the OS's cryptographic source, for masking keys (see above)."""
+    global _keys
+    if n != 4:
+        return os.urandom(n)
+    try:
+        return next(_keys)[0]
+    except StopIteration:
+        _keys = _unpack_keys(os.urandom(4096))
+        return next(_keys)[0]
 
 
 apply_mask: Callable[[BytesLike, bytes], bytes]
