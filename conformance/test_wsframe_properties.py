@@ -246,6 +246,55 @@ class TestConnection:
         assert out_chunked == out_whole
 
 
+class TestAssembler:
+    """The C Assembler path (large messages received into their final bytes) against the
+    chunk path, on the same random streams. The size thresholds are lowered so that
+    small generated messages take the Assembler path."""
+
+    @SETTINGS
+    @given(
+        msgs=messages,
+        threshold=st.integers(1, 120),
+        cuts=st.lists(st.integers(0, 10000), max_size=12),
+        garbage=st.binary(max_size=40),
+        limit=st.sampled_from([None, 40, 400]),
+    )
+    def test_assembler_path_equals_chunk_path(
+        self,
+        msgs: list[str | bytes],
+        threshold: int,
+        cuts: list[int],
+        garbage: bytes,
+        limit: int | None,
+    ) -> None:
+        if wsframe._connection.assembler_type is None:
+            pytest.skip("the C accelerator is not in use: there is no Assembler path")
+        client = Connection(Role.CLIENT, ConnectionOptions(fragmentation_threshold=threshold))
+        for msg in msgs:
+            client.send(msg)
+            client.send_ping(b"p")
+        wire = client.data_to_send() + garbage
+
+        def run() -> tuple[list[object], bytes]:
+            server = Connection(Role.SERVER, ConnectionOptions(max_message_size=limit))
+            events: list[object] = []
+            for chunk in split(wire, cuts):
+                events.extend(
+                    (type(e).__name__, getattr(e, "data", None), getattr(e, "code", None))
+                    for e in server.receive_data(memoryview(chunk))
+                )
+            return events, server.data_to_send()
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(wsframe._connection, "_ASSEMBLE_FROM", 8)
+            patch.setattr(wsframe._connection, "_ASSEMBLE_AT_ONCE", 64)
+            with_assembler = run()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(wsframe._connection, "assembler_type", None)
+            with_chunks = run()
+        assert with_assembler == with_chunks
+
+
 class TestPermessageDeflate:
     @SETTINGS
     @given(

@@ -43,6 +43,14 @@ with atheris.instrument_imports():
         TextMessage,
     )
 
+    import wsframe._connection as _connection_module
+
+# Large messages go through the C Assembler (received straight into their bytes) from
+# 64 KiB on; lowered here so that the fuzzer's small inputs take that path too, where
+# chunking invariance compares it with the whole-frame fast path.
+_connection_module._ASSEMBLE_FROM = 16
+_connection_module._ASSEMBLE_AT_ONCE = 256
+
 ALLOWED_CODES = {1002, 1007, 1009, 1011}
 LIMITS = [1 << 20, 1000, 64, 16]
 WINDOW_BITS = [15, 9, 8, 12]
