@@ -26,6 +26,7 @@ from typing import Any
 import atheris
 
 with atheris.instrument_imports():
+    import wsframe._connection as _connection_module
     from wsframe import (
         BinaryMessage,
         CloseReceived,
@@ -42,8 +43,6 @@ with atheris.instrument_imports():
         State,
         TextMessage,
     )
-
-    import wsframe._connection as _connection_module
 
 # Large messages go through the C Assembler (received straight into their bytes) from
 # 64 KiB on; lowered here so that the fuzzer's small inputs take that path too, where
