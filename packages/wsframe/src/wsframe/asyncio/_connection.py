@@ -348,7 +348,15 @@ class WebSocketConnection(asyncio.BufferedProtocol):
     def buffer_updated(self, nbytes: int) -> None:
         """The transport read `nbytes` into the buffer: parse them now."""
         view = self._read_view[:nbytes]
-        self.data_received(bytes(view) if nbytes <= _COPY_READS_UP_TO else view)
+        protocol = self._protocol
+        if protocol is None:
+            self._handshake_data(bytes(view))
+            return
+        # data_received() inlined, the hot path of every read.
+        self._last_received = self._clock()
+        self._receive(protocol, bytes(view) if nbytes <= _COPY_READS_UP_TO else view)
+        if protocol._backlog:  # the same package: a property call less per read
+            self._receive_backlog(protocol)
 
     def data_received(self, data: bytes | memoryview) -> None:
         """Feed received bytes to the protocol and dispatch the events.
@@ -363,6 +371,11 @@ class WebSocketConnection(asyncio.BufferedProtocol):
             return
         self._last_received = self._clock()
         self._receive(protocol, data)
+        if protocol.backlog:
+            self._receive_backlog(protocol)
+
+    def _receive_backlog(self, protocol: Connection) -> None:
+        """The last batch stopped at the queue's room: parse more, or pause reading."""
         # Control frames use up the budget too: go on while the queue has room.
         queue = self._queue
         while protocol.backlog and len(queue) < self.max_queue and not self._paused_by_writes and not self._lost:
@@ -383,7 +396,8 @@ class WebSocketConnection(asyncio.BufferedProtocol):
             events = protocol.receive_data(data, max_events=room if room > 1 else 1)
         else:
             events = protocol.receive_data(data)
-        out = protocol.data_to_send()
+        # Pongs and close replies: rare, so look before calling.
+        out = protocol.data_to_send() if protocol._out else b""  # the same package
         transport = self._transport
         if out and transport is not None and not self._lost:
             transport.write(out)
