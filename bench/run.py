@@ -608,7 +608,7 @@ def plot(report: dict[str, Any], path: Path) -> bool:
             ax.legend(fontsize=8)
     meta = report["meta"]
     fig.suptitle(f"wskit benchmark {meta['date']} - median of {meta['rounds']} rounds, {meta['cpu']}", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.985))  # room for the title above the first panel
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
