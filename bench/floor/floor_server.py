@@ -25,6 +25,7 @@ import collections
 import hashlib
 import sys
 from pathlib import Path
+from typing import cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "servers"))
 
@@ -44,7 +45,7 @@ class FloorProtocol(asyncio.BufferedProtocol):
         self.waiter: asyncio.Future[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport: asyncio.Transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.Transport, transport)  # a stream transport here
         self.loop = asyncio.get_running_loop()
 
     def get_buffer(self, sizehint: int) -> bytearray:

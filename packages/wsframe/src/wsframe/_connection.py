@@ -122,12 +122,7 @@ class _Chunks:
 
     def take(self) -> bytes:
         """Return everything added so far, and start empty."""
-        parts = self._parts
-        if self._tail:
-            parts.append(bytes(self._tail))
-            self._tail.clear()
-        self._parts = []
-        self.size = 0
+        parts = self.parts()
         if len(parts) == 1:
             return parts[0]
         return b"".join(parts)
