@@ -55,6 +55,13 @@ class Subject:
     node_packages: tuple[str, ...] = ()  # npm packages that must be in bench/node_modules
     deflate: bool = False  # takes --deflate
     description: str = ""
+    workloads: tuple[str, ...] = ()  # the server workloads it can take; () for all
+
+    def takes(self, workload: str) -> bool:
+        """Whether this server is measured under `workload`."""
+        if self.workloads and workload not in self.workloads:
+            return False
+        return self.deflate or not WORKLOADS[workload].deflate
 
 
 def _py(script: str, *extra: str) -> tuple[str, ...]:
@@ -113,6 +120,20 @@ SERVERS = {
             _py("servers/wsproto_server.py"),
             modules=("wsproto",),
             description="wsproto in an asyncio Protocol",
+        ),
+        # Not WebSocket servers: what asyncio's own loop and socket transport cost with
+        # no WebSocket work at all (floor/floor_server.py, bench/README.md "The floor").
+        Subject(
+            "floor-callback",
+            _py("floor/floor_server.py", "--constant"),
+            description="no WebSocket work, reply from the protocol callback (reference)",
+            workloads=("small",),
+        ),
+        Subject(
+            "floor-task",
+            _py("floor/floor_server.py", "--constant", "--task"),
+            description="no WebSocket work, reply from a task per connection (reference)",
+            workloads=("small",),
         ),
         Subject(
             "node-ws",
@@ -521,6 +542,13 @@ def targets(results: dict[str, dict[str, dict[str, Any]]]) -> list[tuple[str, st
     a, b = get("handshake", "wskit", "server_cpu_us_per_msg"), get("handshake", BASELINE, "server_cpu_us_per_msg")
     if a and b:
         check("handshake: server CPU/handshake <= websockets", a <= b, f"wskit {a:,.0f} vs websockets {b:,.0f} us")
+    a, b, c = (get("small", name, "server_cpu_us_per_msg") for name in ("floor-task", "picows", BASELINE))
+    if a and b and c:
+        check(
+            "(reference) small: a task per message with no WebSocket work",
+            None,
+            f"floor-task {a:.1f} us = {a / b:.2f}x picows {b:.1f} us, {a / (c / 2):.2f}x websockets/2 {c / 2:.1f} us",
+        )
     if checks:
         check(
             "through the high-level API",
@@ -739,8 +767,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 clients.append(CLIENTS[name])
 
-    # (workload, subject): every server, or those taking --deflate for deflate workloads.
-    plan = [(w, s) for w in args.workload_list for s in servers if s.deflate or not WORKLOADS[w].deflate]
+    # (workload, subject): every server that takes the workload (--deflate for deflate ones).
+    plan = [(w, s) for w in args.workload_list for s in servers if s.takes(w)]
     measurements = len(plan) + len(clients) * len(args.client_workload_list)
     print(
         f"{measurements} measurements x {args.rounds} rounds, {args.warmup:g} s warm-up + {args.duration:g} s each; "
@@ -754,7 +782,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"--- round {round_number + 1}/{args.rounds}", flush=True)
         for workload_name in args.workload_list:
             # Rotate the order from round to round so no server always runs first.
-            subjects = [s for s in servers if s.deflate or not WORKLOADS[workload_name].deflate]
+            subjects = [s for s in servers if s.takes(workload_name)]
             shift = round_number % max(len(subjects), 1)
             for subject in subjects[shift:] + subjects[:shift]:
                 try:

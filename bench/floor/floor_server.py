@@ -37,8 +37,10 @@ GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 class FloorProtocol(asyncio.BufferedProtocol):
     buffer = bytearray(256 * 1024)  # shared, as wskit's read buffer
 
-    def __init__(self, use_task: bool) -> None:
+    def __init__(self, use_task: bool, constant: bool) -> None:
         self.use_task = use_task
+        self.constant = constant
+        self.reply: bytes | None = None
         self.handshake = True
         self.head = b""
         self.queue: collections.deque[bytes] = collections.deque()
@@ -58,13 +60,19 @@ class FloorProtocol(asyncio.BufferedProtocol):
             if b"\r\n\r\n" in self.head:
                 self.answer_handshake()
             return
-        length = data[1] & 0x7F
-        key = data[2:6]
-        masked = data[6 : 6 + length]
-        repeated = (key * (length // 4 + 1))[:length]
-        payload = (int.from_bytes(masked, "little") ^ int.from_bytes(repeated, "little")).to_bytes(length, "little")
+        payload = self.reply
+        if payload is None:
+            length = data[1] & 0x7F
+            key = data[2:6]
+            masked = data[6 : 6 + length]
+            repeated = (key * (length // 4 + 1))[:length]
+            payload = (int.from_bytes(masked, "little") ^ int.from_bytes(repeated, "little")).to_bytes(length, "little")
+            if self.constant:
+                # The load generator sends the same message again and again: from now
+                # on reply without even unmasking it.
+                self.reply = payload
         if not self.use_task:
-            self.transport.write(bytes((data[0] & 0x8F, length)) + payload)
+            self.transport.write(bytes((data[0] & 0x8F, len(payload))) + payload)
             return
         self.queue.append(payload)
         waiter = self.waiter
@@ -112,11 +120,16 @@ def main() -> None:
     parser.add_argument("port", type=int)
     parser.add_argument("--task", action="store_true", help="echo from a task per connection")
     parser.add_argument("--uvloop", action="store_true")
+    parser.add_argument(
+        "--constant",
+        action="store_true",
+        help="unmask the first message only and reply the same payload to every later one",
+    )
     args = parser.parse_args()
 
     async def serve() -> None:
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: FloorProtocol(args.task), HOST, args.port)
+        server = await loop.create_server(lambda: FloorProtocol(args.task, args.constant), HOST, args.port)
         ready(args.port)
         await server.serve_forever()
 
