@@ -136,6 +136,13 @@ SERVERS = {
             workloads=("small",),
         ),
         Subject(
+            "floor-task-uvloop",
+            _py("floor/floor_server.py", "--constant", "--task", "--uvloop"),
+            modules=("uvloop",),
+            description="floor-task on uvloop (reference)",
+            workloads=("small",),
+        ),
+        Subject(
             "node-ws",
             ("node", str(BENCH / "servers/node_ws_server.js")),
             node_packages=("ws",),
