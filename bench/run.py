@@ -95,6 +95,13 @@ SERVERS = {
             description="wsserver on uvloop",
         ),
         Subject(
+            "wskit-callback",
+            _py("servers/wskit_server.py", "--callback"),
+            modules=("wsserver",),
+            deflate=True,
+            description="wsserver, set_message_callback() (low-level API)",
+        ),
+        Subject(
             "websockets",
             _py("servers/websockets_server.py"),
             modules=("websockets",),

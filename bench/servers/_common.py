@@ -26,9 +26,11 @@ HOST = "127.0.0.1"
 MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 
 
-def parse_args(description: str) -> argparse.Namespace:
-    """Parse ``PORT [--uvloop] [--deflate]`` from the command line."""
+def parse_args(description: str, *, callback: bool = False) -> argparse.Namespace:
+    """Parse ``PORT [--uvloop] [--deflate]`` (and ``[--callback]``) from the command line."""
     parser = argparse.ArgumentParser(description=description)
+    if callback:
+        parser.add_argument("--callback", action="store_true", help="the low-level message callback API")
     parser.add_argument("port", type=int, help="TCP port on 127.0.0.1")
     parser.add_argument("--uvloop", action="store_true", help="run on uvloop's event loop")
     parser.add_argument("--deflate", action="store_true", help="accept permessage-deflate (off by default)")

@@ -1,7 +1,9 @@
 """wskit echo server for the benchmark: wsserver through its high-level API.
 
-``python bench/servers/wskit_server.py PORT [--uvloop] [--deflate]``. Library defaults
-except compression (off unless ``--deflate``) and the message size limit (16 MiB).
+``python bench/servers/wskit_server.py PORT [--uvloop] [--deflate] [--callback]``.
+Library defaults except compression (off unless ``--deflate``) and the message size
+limit (16 MiB). ``--callback`` echoes through the low-level API instead:
+``connection.set_message_callback(connection.send_nowait)``.
 ``WSFRAME_NO_SPEEDUPS=1`` in the environment selects wsframe's pure-Python path.
 """
 
@@ -21,12 +23,18 @@ async def handler(request: wsserver.WebSocketRequest) -> None:
         await connection.send(message)
 
 
+async def callback_handler(request: wsserver.WebSocketRequest) -> None:
+    connection = request.accept()
+    connection.set_message_callback(connection.send_nowait)
+    await connection.wait_closed()
+
+
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0])
+    args = parse_args(__doc__.splitlines()[0], callback=True)
 
     async def serve() -> None:
         server = wsserver.WebSocketServer(
-            handler,
+            callback_handler if args.callback else handler,
             max_message_size=MAX_MESSAGE_SIZE,
             permessage_deflate=args.deflate,
         )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import socket
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -1549,3 +1550,138 @@ async def test_buffered_amount_is_zero_when_flushed() -> None:
         await client.send("x")
         assert client.buffered_amount == 0
         assert await within(server.recv()) == "x"
+
+
+# ------------------------------------------------------------ message callback
+
+
+async def _pong_after(raw: RawPeer, *frames: bytes) -> None:
+    """Send `frames` then a ping, and wait for its pong: the connection has parsed them all."""
+    await raw.send(b"".join(frames) + raw.frame(PING, b"sync"))
+    frame = await raw.recv_frame_skipping(TEXT, BINARY)
+    assert (frame.opcode, frame.payload) == (PONG, b"sync")
+
+
+@async_test
+async def test_message_callback_echoes_every_message_in_order() -> None:
+    messages: list[str | bytes] = [f"text {i}" if i % 3 else bytes([i]) * (i * 37) for i in range(60)]
+    messages.append("x" * 100_000)  # several reads, fragmented on the way back
+    async with ws_pair() as (server, client):
+        server.set_message_callback(server.send_nowait)
+        for message in messages:
+            await client.send(message)
+        for message in messages:
+            assert await within(client.recv()) == message
+        with pytest.raises(InvalidState, match="callback"):
+            await server.recv()
+        with pytest.raises(InvalidState, match="callback"):
+            async for _ in server:
+                pass
+
+
+@async_test
+async def test_message_callback_takes_waiting_messages_first() -> None:
+    async with raw_pair(Role.SERVER) as (conn, raw):
+        await _pong_after(raw, raw.frame(TEXT, b"one"), raw.frame(BINARY, b"two"), raw.frame(TEXT, b"three"))
+        received: list[str | bytes] = []
+        conn.set_message_callback(received.append)
+        assert received == ["one", b"two", "three"]  # during the call
+        await _pong_after(raw, raw.frame(TEXT, b"four"))
+        assert received == ["one", b"two", "three", "four"]
+
+
+@async_test
+async def test_message_callback_none_goes_back_to_recv() -> None:
+    async with raw_pair(Role.SERVER) as (conn, raw):
+        received: list[str | bytes] = []
+        conn.set_message_callback(received.append)
+        await _pong_after(raw, raw.frame(TEXT, b"to the callback"))
+        conn.set_message_callback(None)
+        await raw.send_frame(TEXT, b"to recv")
+        assert await within(conn.recv()) == "to recv"
+        assert received == ["to the callback"]
+
+
+@async_test
+async def test_message_callback_error_is_logged_and_closes_with_1011(caplog: pytest.LogCaptureFixture) -> None:
+    def broken(message: str | bytes) -> None:
+        raise ValueError(f"cannot handle {message!r}")
+
+    async with raw_pair(Role.SERVER) as (conn, raw):
+        conn.set_message_callback(broken)
+        with caplog.at_level(logging.ERROR, logger="wsframe.asyncio"):
+            await raw.send_frame(TEXT, b"boom")
+            frame = await raw.recv_frame()
+        assert frame.opcode == CLOSE
+        assert struct.unpack("!H", frame.payload[:2])[0] == 1011
+        assert any("message callback" in r.getMessage() and r.exc_info for r in caplog.records)
+        # The callback is gone: what arrives during the closing handshake waits for recv().
+        await raw.send_frame(TEXT, b"late")
+        assert await within(conn.recv()) == "late"
+        await raw.send_frame(CLOSE, close_payload(1011))
+        await within(conn.wait_closed())
+        assert conn.close_code == 1011
+
+
+@async_test
+async def test_message_callback_reply_while_closing_is_not_an_error(caplog: pytest.LogCaptureFixture) -> None:
+    async with raw_pair(Role.SERVER) as (conn, raw):
+        conn.set_message_callback(conn.send_nowait)
+        with caplog.at_level(logging.ERROR, logger="wsframe.asyncio"):
+            closing = asyncio.ensure_future(conn.close(1000))
+            frame = await raw.recv_frame()
+            assert frame.opcode == CLOSE
+            # A message the peer sent before it saw our close: the echo cannot be sent.
+            await raw.send_frame(TEXT, b"in flight")
+            await raw.send_frame(CLOSE, close_payload(1000))
+            await within(closing)
+        assert conn.close_code == 1000
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@async_test
+async def test_message_callback_pauses_reading_while_the_peer_does_not_read() -> None:
+    write_limit, size, count = 16 * 1024, 16 * 1024, 400  # 6.4 MB: far more than socket buffers
+    async with raw_pair(Role.SERVER, write_limit=write_limit, max_queue=4) as (conn, raw):
+        conn.set_message_callback(conn.send_nowait)
+        payloads = [bytes([i % 251]) * size for i in range(count)]
+        task = asyncio.ensure_future(raw.loop.sock_sendall(raw.sock, b"".join(raw.frame(BINARY, p) for p in payloads)))
+        await within(wait_until(lambda: not is_reading(conn), what="reading to pause"))
+        assert await stays_pending(task, 0.1)  # the server stopped reading
+        # Echoes are bounded: the limit plus one batch of max_queue messages.
+        assert conn.buffered_amount <= write_limit + 5 * (size + 14)
+        for payload in payloads:  # once the peer reads, every echo comes, in order
+            frame = await raw.recv_frame()
+            assert (frame.opcode, frame.payload) == (BINARY, payload)
+        await within(task)
+        assert is_reading(conn)
+
+
+@async_test
+async def test_message_callback_delivers_messages_before_a_pending_failure() -> None:
+    async with raw_pair(Role.SERVER) as (conn, raw):
+        # A message, then a frame with a reserved opcode, in one read.
+        await raw.send(raw.frame(TEXT, b"before") + raw.frame(3, b""))
+        await within(wait_until(lambda: conn._pending_fail, what="the failure to wait for the message"))
+        received: list[str | bytes] = []
+        conn.set_message_callback(received.append)
+        assert received == ["before"]
+        frame = await raw.recv_frame()
+        assert frame.opcode == CLOSE
+        assert struct.unpack("!H", frame.payload[:2])[0] == 1002
+
+
+@async_test
+async def test_set_message_callback_invalid_states() -> None:
+    with pytest.raises(InvalidState, match="handshake"):
+        WebSocketConnection().set_message_callback(print)
+    async with ws_pair(server_options=ConnectionOptions(assemble_fragments=False)) as (server, _client):
+        with pytest.raises(InvalidState, match="fragments"):
+            server.set_message_callback(print)
+    async with ws_pair() as (server, client):
+        waiting = asyncio.ensure_future(server.recv())
+        await asyncio.sleep(0)
+        with pytest.raises(InvalidState, match="recv"):
+            server.set_message_callback(print)
+        await client.send("still for recv")
+        assert await within(waiting) == "still for recv"
