@@ -556,6 +556,14 @@ def targets(results: dict[str, dict[str, dict[str, Any]]]) -> list[tuple[str, st
     a, b = get("handshake", "wskit", "server_cpu_us_per_msg"), get("handshake", BASELINE, "server_cpu_us_per_msg")
     if a and b:
         check("handshake: server CPU/handshake <= websockets", a <= b, f"wskit {a:,.0f} vs websockets {b:,.0f} us")
+    for workload in ("small", "medium"):
+        a, b = (get(workload, name, "server_cpu_us_per_msg") for name in ("wskit-callback", "picows"))
+        if a and b:
+            check(
+                f"(in addition, low-level API) {workload}: server CPU/msg",
+                None,
+                f"wskit-callback {a:.1f} us vs picows {b:.1f} us ({a / b:.2f}x)",
+            )
     a, b, c = (get("small", name, "server_cpu_us_per_msg") for name in ("floor-task", "picows", BASELINE))
     if a and b and c:
         check(
