@@ -419,8 +419,9 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         for event in events:
             kind = type(event)
             if kind is TextMessage or kind is BinaryMessage:
-                if self._on_message is not None:
-                    self._call_back(event.data)  # type: ignore[union-attr]
+                on_message = self._on_message
+                if on_message is not None:
+                    self._call_back(on_message, event.data)  # type: ignore[union-attr]
                 elif not dropping:
                     queue.append(event.data)  # type: ignore[union-attr]
                     delivered = True
@@ -933,7 +934,7 @@ class WebSocketConnection(asyncio.BufferedProtocol):
             return
         queue = self._queue
         while queue and self._on_message is callback:
-            self._call_back(queue.popleft())  # type: ignore[arg-type]
+            self._call_back(callback, cast(Data, queue.popleft()))  # no fragments: checked above
         if self._on_message is not callback:
             return  # the callback changed it
         if self._pending_fail:
@@ -944,10 +945,9 @@ class WebSocketConnection(asyncio.BufferedProtocol):
             self._paused_by_writes = True
             self._update_reading()
 
-    def _call_back(self, message: Data) -> None:
-        callback = self._on_message
+    def _call_back(self, callback: Callable[[Data], object], message: Data) -> None:
         try:
-            callback(message)  # type: ignore[misc]
+            callback(message)
         except ConnectionClosed:
             pass  # a reply during the closing handshake: nothing to do
         except Exception:
