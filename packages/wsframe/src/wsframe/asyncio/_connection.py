@@ -406,9 +406,8 @@ class WebSocketConnection(asyncio.BufferedProtocol):
             transport.write(out)
             if self._write_paused:
                 self._replies_while_paused += len(out)
-                if self._replies_while_paused > self.write_limit and not self._paused_by_writes:
-                    self._paused_by_writes = True
-                    self._update_reading()
+                if self._replies_while_paused > self.write_limit:
+                    self._pause_for_writes()
         delivered = False
         # After our close frame, reading goes on even with a full queue; data beyond
         # the queue's size is then dropped, since the application is closing.
@@ -419,11 +418,13 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         for event in events:
             kind = type(event)
             if kind is TextMessage or kind is BinaryMessage:
+                # mypy does not narrow `event` through `kind`; the check above does.
+                message: Data = event.data  # type: ignore[union-attr]
                 on_message = self._on_message
                 if on_message is not None:
-                    self._call_back(on_message, event.data)  # type: ignore[union-attr]
+                    self._call_back(on_message, message)
                 elif not dropping:
-                    queue.append(event.data)  # type: ignore[union-attr]
+                    queue.append(message)
                     delivered = True
             elif kind is Fragment:
                 if not dropping:
@@ -520,10 +521,15 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         """
         self._write_paused = True
         self._replies_while_paused = 0
-        if self._on_message is not None and not self._paused_by_writes:
+        if self._on_message is not None:
             # A message callback answers from the read callback, where nothing can wait:
             # stop reading until the peer reads what was written, or a peer that sends
             # without reading would grow the write buffer without bound.
+            self._pause_for_writes()
+
+    def _pause_for_writes(self) -> None:
+        """Stop reading until `resume_writing()`."""
+        if not self._paused_by_writes:
             self._paused_by_writes = True
             self._update_reading()
 
@@ -876,11 +882,16 @@ class WebSocketConnection(asyncio.BufferedProtocol):
             self._apply_fail()
         if protocol is None:
             self.abort()
-        elif protocol.state is State.OPEN and not self._lost:
+        else:
+            self._send_close(protocol, code, reason)
+        await self.wait_closed()
+
+    def _send_close(self, protocol: Connection, code: int, reason: str = "") -> None:
+        """Send our close frame now, if the connection is still open."""
+        if protocol.state is State.OPEN and not self._lost:
             protocol.send_close(code, reason)
             self._flush()
             self._update_reading()
-        await self.wait_closed()
 
     def abort(self, reason: str = "") -> None:
         """Drop the connection now, without a closing handshake (close code 1006)."""
@@ -941,9 +952,8 @@ class WebSocketConnection(asyncio.BufferedProtocol):
             self._apply_fail()
         elif self._paused_by_queue:
             self._queue_drained()
-        if self._write_paused and not self._paused_by_writes:
-            self._paused_by_writes = True
-            self._update_reading()
+        if self._write_paused:
+            self._pause_for_writes()
 
     def _call_back(self, callback: Callable[[Data], object], message: Data) -> None:
         try:
@@ -954,10 +964,8 @@ class WebSocketConnection(asyncio.BufferedProtocol):
             self.logger.exception("connection %d: error in the message callback", self.id)
             self._on_message = None  # later messages wait in the queue, for recv()
             protocol = self._protocol
-            if protocol is not None and protocol.state is State.OPEN and not self._lost:
-                protocol.send_close(CloseCode.INTERNAL_ERROR)
-                self._flush()
-                self._update_reading()
+            if protocol is not None:
+                self._send_close(protocol, CloseCode.INTERNAL_ERROR)
 
     async def _next_item(self) -> Data | Fragment:
         """Wait until the queue holds an item and take it (the slow path of `recv()`)."""
