@@ -1,15 +1,17 @@
 """Soak test of wsserver: many connections for a fixed time, then back to baseline.
 
-``python stress/soak.py [--seconds 60] [--clients 300] [--deflate] [--tls 0.5] [--rounds 1]``
+``python stress/soak.py [--seconds 60] [--clients 300] [--deflate] [--tls 0.5] [--rounds 1]
+[--servers wskit,websockets] [--heap-profile]``
 
 Three kinds of process, everything on 127.0.0.1:
 
-* the **server**: a wsserver echo server in its own process (this file, ``--role
-  server``), listening on a plain and a TLS port (certificate from a throwaway
-  ``trustme`` CA), with the library's defaults (permessage-deflate only with
-  ``--deflate``). It answers one-line commands on its standard input (``conns``,
-  ``stats``, ``trim``) with one JSON line on its standard output, and counts the close
-  code of every connection it handled.
+* the **server**: an echo server in its own process (this file, ``--role server``),
+  listening on a plain and a TLS port (certificate from a throwaway ``trustme`` CA):
+  wsserver with the library's defaults (permessage-deflate only with ``--deflate``),
+  or, as a peer measured by the same clients, the ``websockets`` library's asyncio
+  server with its defaults. It answers one-line commands on its standard input
+  (``conns``, ``stats``, ``trim``, ``heap``) with one JSON line on its standard
+  output, and counts the close code of every connection it handled.
 * the **clients**: ``--client-processes`` processes (this file, ``--role client``)
   sharing ``--clients`` concurrent wsclient connections, a ``--tls`` fraction of them
   over TLS. Each connection sends batches of 1 to 4 random messages (text or binary,
@@ -18,34 +20,38 @@ Three kinds of process, everything on 127.0.0.1:
   application code, close asked of the server, abort while idle, abort with echoes in
   flight) and a new one opens, until ``--seconds`` have passed; then every connection
   closes with 1000.
-* this **orchestrator** samples the server's RSS (``/proc/<pid>/status`` VmRSS), open
-  file descriptors (``/proc/<pid>/fd``) and open connections every ``--interval``
-  seconds: baseline (server started, no client), then per round the load and a
-  cool-down (every client process gone), then ``gc.collect()`` and glibc's
-  ``malloc_trim(0)`` in the server and a last few samples.
+* this **orchestrator** soaks each server of ``--servers`` in turn (wskit, then
+  websockets, by default), with the same clients and seeds. It samples the server's
+  RSS (``/proc/<pid>/status`` VmRSS), open file descriptors (``/proc/<pid>/fd``) and
+  open connections every ``--interval`` seconds: baseline (server started, no
+  client), then per round the load and a cool-down (every client process gone), then
+  ``gc.collect()`` and glibc's ``malloc_trim(0)`` in the server and a last few samples
+  (reported, not checked). With ``--heap-profile`` the server traces its allocations
+  (tracemalloc) and reports the largest allocation sites at 75% of each load.
 
-The check (exit status 1 when any part fails):
+The check of wskit's server (exit status 1 when any part fails; the peer's figures are
+reported beside it, and its own failures are not the soak's):
 
 * file descriptors after each cool-down equal the baseline exactly;
 * the server holds no connection, no pending request, no connection object (after
   ``gc.collect()``) and as many asyncio tasks as at baseline;
 * the server's close codes tell the clients' story (1000 per normal close, 1006 per
   abort, 4000 per close it was asked for, the clients' 4001-4999 codes);
-* RSS is at most baseline + ``--rss-tolerance`` MiB (default 16) after the last round.
-  By default (``--rss-check trimmed``) the RSS checked is the one after ``gc.collect()``
-  and ``malloc_trim(0)``: without them glibc keeps the freed heap (its mmap threshold
-  rises to the size of the largest freed buffer, so 256 KiB messages end up in the
-  heap, and a heap fragmented by 300 connections' buffers is not trimmed), and RSS
-  stays at its peak although every object is freed; the untrimmed figure is reported
-  (``--rss-check untrimmed`` checks it instead). The 16 MiB left for the trimmed
-  figure are pymalloc arenas kept alive by a few long-lived objects each, OpenSSL's
-  and zlib's own allocations, and caches filled on first use (measured: 2-12 MiB);
-  a leak of even 2 KiB per connection exceeds it after 8,000 connections, and a leak
-  shows as growth from round to round (``--rounds 2``);
+* RSS is at most baseline + ``--rss-tolerance`` MiB (default 16) at the end of the
+  last cool-down, as the server left it: nothing asked it to collect or trim
+  (``--rss-check trimmed`` checks the figure after ``gc.collect()`` and
+  ``malloc_trim(0)`` instead). The server gives freed memory back by itself
+  (`WebSocketServer(memory_release_interval=...)`); a leak of even 2 KiB per
+  connection exceeds the tolerance after 8,000 connections, and a leak shows as
+  growth from round to round (``--rounds 2``);
+* the peak RSS per open connection, (peak - baseline) / open connections at the peak,
+  is at most ``--max-rss-per-connection`` MiB (default 1), and no more than the
+  websockets server's when both ran;
 * no echo mismatched, and no connection failed that the client did not end itself.
 
-Writes ``reports/soak/soak-deflate-{on,off}.json`` (samples, phases, totals, errors,
-server figures, verdict) and the server's log next to it; when matplotlib is
+Writes ``reports/soak/soak-deflate-{on,off}.json`` (wskit) and
+``soak-websockets-deflate-{on,off}.json`` (samples, phases, totals, errors, server
+figures, heap profiles, verdict) and each server's log next to it; when matplotlib is
 importable, also ``reports/soak/soak.png`` from every run found there
 (``stress/plot.py`` draws it from another environment otherwise). Every loop is
 bounded in time and count; every process is stopped.
@@ -100,40 +106,22 @@ async def _server_main(args: argparse.Namespace) -> int:
     import logging
     import ssl
 
-    import wsserver
-
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # The server's own lines (listening, memory given back to the system) in the log.
+    logging.getLogger("wsserver.server").setLevel(logging.DEBUG)
+    if args.heap_profile:
+        import tracemalloc
+
+        tracemalloc.start(HEAP_FRAMES)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(args.certfile, args.keyfile)
 
     counters: collections.Counter[str] = collections.Counter()
     first_types: collections.Counter[str] = collections.Counter()
     malloc_trim = _malloc_trimmer()
-
-    async def echo(request: wsserver.WebSocketRequest) -> None:
-        connection = request.accept()
-        counters["accepted"] += 1
-        counters["accepted_tls" if connection.secure else "accepted_plain"] += 1
-        try:
-            async for message in connection:
-                if message == CLOSE_REQUEST:
-                    await connection.close(SERVER_CLOSE_CODE, "asked")
-                    break
-                await connection.send(message)
-                counters["echoed"] += 1
-        except wsserver.ConnectionClosed:
-            pass
-        # The close code is known once the transport is gone (bounded by close_timeout).
-        try:
-            await asyncio.wait_for(connection.wait_closed(), 30)
-        except TimeoutError:
-            counters["not_closed_after_30s"] += 1
-        code = connection.close_code
-        counters[f"close_code_{'4001-4999' if code is not None and 4001 <= code <= 4999 else code}"] += 1
-
-    server = wsserver.WebSocketServer(echo, permessage_deflate=args.deflate)
+    server = ECHO_SERVERS[args.server](args, counters)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     stdin = sys.stdin.fileno()
@@ -142,24 +130,23 @@ async def _server_main(args: argparse.Namespace) -> int:
 
     def measure(full: bool) -> dict[str, Any]:
         report: dict[str, Any] = {
-            "open_connections": len(server.connections),
-            "pending_requests": len(server.pending_requests),
+            "open_connections": server.open_connections(),
+            "pending_requests": server.pending_requests(),
             "tasks": len(asyncio.all_tasks()),
             "allocated_blocks": sys.getallocatedblocks(),
             "counters": dict(counters),
         }
         if full:
-            from wsframe.asyncio import WebSocketConnection
-
+            connection_type = server.connection_type()
             # Connection objects not yet collected: freed by reference counting, there
             # are none; caught in reference cycles, they wait for the cycle collector.
             objects = gc.get_objects()
-            report["connection_objects_before_gc"] = sum(isinstance(o, WebSocketConnection) for o in objects)
+            report["connection_objects_before_gc"] = sum(issubclass(type(o), connection_type) for o in objects)
             del objects
             report["gc_collected"] = gc.collect()
             objects = gc.get_objects()
             report["gc_objects"] = len(objects)
-            report["live_connection_objects"] = sum(isinstance(o, WebSocketConnection) for o in objects)
+            report["live_connection_objects"] = sum(issubclass(type(o), connection_type) for o in objects)
             types = collections.Counter(type(o).__qualname__ for o in objects)
             del objects
             # Which kinds of object grew since the first full measure (the baseline)?
@@ -195,22 +182,198 @@ async def _server_main(args: argparse.Namespace) -> int:
             gc.collect()
             answer["malloc_trim"] = malloc_trim()
             answer.update(measure(full=False))
+        elif command == "heap":
+            answer.update(_heap_profile())
+            answer.update(measure(full=False))
+            # Objects alive now (no collection): TLS protocols outlive the WebSocket
+            # connections that are open while handshakes and closings are under way.
+            import asyncio.sslproto
+
+            connection_type = server.connection_type()
+            objects = gc.get_objects()
+            answer["alive_tls_protocols"] = sum(type(o) is asyncio.sslproto.SSLProtocol for o in objects)
+            answer["alive_connection_objects"] = sum(issubclass(type(o), connection_type) for o in objects)
+            del objects
         else:
             answer["error"] = f"unknown command {command!r}"
         sys.stdout.write(json.dumps(answer) + "\n")
         sys.stdout.flush()
 
     try:
-        plain = await server.listen("127.0.0.1", 0)
-        secure = await server.listen("127.0.0.1", 0, ssl=context)
+        plain = await server.listen(None)
+        secure = await server.listen(context)
         loop.add_reader(stdin, on_stdin)
-        sys.stdout.write(json.dumps({"plain": plain[0][1], "tls": secure[0][1], "pid": os.getpid()}) + "\n")
+        sys.stdout.write(json.dumps({"plain": plain, "tls": secure, "pid": os.getpid()}) + "\n")
         sys.stdout.flush()
         await stop.wait()
     finally:
         loop.remove_reader(stdin)
-        await server.shutdown(timeout=5)
+        await server.shutdown()
     return 0
+
+
+#: Frames kept per allocation by --heap-profile (more frames cost the server more CPU).
+HEAP_FRAMES = 12
+
+
+def _heap_profile() -> dict[str, Any]:
+    """tracemalloc's view of the heap now: the total and the largest allocation sites."""
+    import tracemalloc
+
+    if not tracemalloc.is_tracing():
+        return {"error": "tracemalloc is off: start the soak with --heap-profile"}
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen importlib._bootstrap>")]
+    )
+
+    def where(frame: tracemalloc.Frame) -> str:
+        name = frame.filename
+        for marker in ("/site-packages/", "/lib/python3", "/packages/", "/stress/"):
+            if marker in name:
+                name = name[name.index(marker) + len(marker) :]
+                break
+        return f"{name}:{frame.lineno}"
+
+    total = sum(stat.size for stat in snapshot.statistics("filename"))
+    sites = []
+    for stat in snapshot.statistics("traceback")[:15]:
+        # Innermost frame first; a few callers tell whose buffer it is.
+        frames = [where(frame) for frame in reversed(stat.traceback)][:5]
+        sites.append({"kib": round(stat.size / 1024, 1), "blocks": stat.count, "frames": frames})
+    return {"heap_traced_mib": round(total / (1024 * 1024), 2), "heap_top": sites}
+
+
+class _EchoServer:
+    """What the soak needs of an echo server: listen, count, shut down."""
+
+    def __init__(self, args: argparse.Namespace, counters: collections.Counter[str]) -> None:
+        self.args = args
+        self.counters = counters
+
+    async def listen(self, context: Any) -> int:
+        """Listen on 127.0.0.1 (TLS with `context`); return the port."""
+        raise NotImplementedError
+
+    def open_connections(self) -> int:
+        raise NotImplementedError
+
+    def pending_requests(self) -> int:
+        return 0
+
+    def connection_type(self) -> type:
+        raise NotImplementedError
+
+    async def shutdown(self) -> None:
+        raise NotImplementedError
+
+    def count_close(self, code: int | None) -> None:
+        self.counters[f"close_code_{'4001-4999' if code is not None and 4001 <= code <= 4999 else code}"] += 1
+
+
+class _WskitEchoServer(_EchoServer):
+    """wsserver with the library's defaults (permessage-deflate with --deflate)."""
+
+    def __init__(self, args: argparse.Namespace, counters: collections.Counter[str]) -> None:
+        super().__init__(args, counters)
+        import wsserver
+
+        self.module = wsserver
+        self.server = wsserver.WebSocketServer(self.echo, permessage_deflate=args.deflate)
+
+    async def echo(self, request: Any) -> None:
+        counters = self.counters
+        connection = request.accept()
+        counters["accepted"] += 1
+        counters["accepted_tls" if connection.secure else "accepted_plain"] += 1
+        try:
+            async for message in connection:
+                if message == CLOSE_REQUEST:
+                    await connection.close(SERVER_CLOSE_CODE, "asked")
+                    break
+                await connection.send(message)
+                counters["echoed"] += 1
+        except self.module.ConnectionClosed:
+            pass
+        # The close code is known once the transport is gone (bounded by close_timeout).
+        try:
+            await asyncio.wait_for(connection.wait_closed(), 30)
+        except TimeoutError:
+            counters["not_closed_after_30s"] += 1
+        self.count_close(connection.close_code)
+
+    async def listen(self, context: Any) -> int:
+        sockets = await self.server.listen("127.0.0.1", 0, ssl=context)
+        return int(sockets[0][1])
+
+    def open_connections(self) -> int:
+        return len(self.server.connections)
+
+    def pending_requests(self) -> int:
+        return len(self.server.pending_requests)
+
+    def connection_type(self) -> type:
+        from wsframe.asyncio import WebSocketConnection
+
+        return WebSocketConnection
+
+    async def shutdown(self) -> None:
+        await self.server.shutdown(timeout=5)
+
+
+class _WebsocketsEchoServer(_EchoServer):
+    """The websockets library's asyncio server, its defaults but compression (as --deflate says)."""
+
+    def __init__(self, args: argparse.Namespace, counters: collections.Counter[str]) -> None:
+        super().__init__(args, counters)
+        self.servers: list[Any] = []
+
+    async def echo(self, connection: Any) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        counters = self.counters
+        counters["accepted"] += 1
+        tls = connection.transport.get_extra_info("ssl_object") is not None
+        counters["accepted_tls" if tls else "accepted_plain"] += 1
+        try:
+            async for message in connection:
+                if message == CLOSE_REQUEST:
+                    await connection.close(SERVER_CLOSE_CODE, "asked")
+                    break
+                await connection.send(message)
+                counters["echoed"] += 1
+        except ConnectionClosed:
+            pass
+        try:
+            await asyncio.wait_for(connection.wait_closed(), 30)
+        except TimeoutError:
+            counters["not_closed_after_30s"] += 1
+        self.count_close(connection.close_code)
+
+    async def listen(self, context: Any) -> int:
+        from websockets.asyncio.server import serve
+
+        server = await serve(
+            self.echo, "127.0.0.1", 0, ssl=context, compression="deflate" if self.args.deflate else None
+        )
+        self.servers.append(server)
+        return int(next(iter(server.sockets)).getsockname()[1])
+
+    def open_connections(self) -> int:
+        return sum(len(server.connections) for server in self.servers)
+
+    def connection_type(self) -> type:
+        from websockets.asyncio.connection import Connection
+
+        return Connection
+
+    async def shutdown(self) -> None:
+        for server in self.servers:
+            server.close()
+        await asyncio.wait_for(asyncio.gather(*(server.wait_closed() for server in self.servers)), 15)
+
+
+#: The servers the soak can run: wskit, and a peer measured by the same clients.
+ECHO_SERVERS: dict[str, type[_EchoServer]] = {"wskit": _WskitEchoServer, "websockets": _WebsocketsEchoServer}
 
 
 def _malloc_trimmer() -> Callable[[], bool | None]:
@@ -415,10 +578,13 @@ def _expect(errors: collections.Counter[str], ending: str, code: int | None, exp
 class Server:
     """The server process, its /proc figures and its command channel."""
 
-    def __init__(self, args: argparse.Namespace, certfile: str, keyfile: str, log_path: Path) -> None:
-        command = [sys.executable, __file__, "--role", "server", "--certfile", certfile, "--keyfile", keyfile]
+    def __init__(self, args: argparse.Namespace, kind: str, certfile: str, keyfile: str, log_path: Path) -> None:
+        command = [sys.executable, __file__, "--role", "server", "--server", kind]
+        command += ["--certfile", certfile, "--keyfile", keyfile]
         if args.deflate:
             command.append("--deflate")
+        if args.heap_profile:
+            command.append("--heap-profile")
         self._log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True, bufsize=1
@@ -526,19 +692,21 @@ class Sampler:
         self.samples.append(entry)
         return entry
 
-    def run_phase(self, phase: str, seconds: float, until: Any = None) -> None:
-        """Sample for `seconds` (or until `until()` is true, at most `seconds`)."""
+    def run_phase(self, phase: str, seconds: float, until: Any = None, tick: Any = None) -> None:
+        """Sample for `seconds` (or until `until()` is true, at most `seconds`); `tick(elapsed)` after each sample."""
         start = time.monotonic()
         self.phases.append({"phase": phase, "round": self.round, "start": round(start - self.t0, 3)})
         count = 0
         limit = int(seconds / self.interval) + 10
         while count < limit:
             count += 1
-            tick = time.monotonic()
+            now = time.monotonic()
             self.sample(phase)
-            if tick - start >= seconds or (until is not None and until()):
+            if now - start >= seconds or (until is not None and until()):
                 break
-            time.sleep(max(0.0, self.interval - (time.monotonic() - tick)))
+            if tick is not None:
+                tick(now - start)
+            time.sleep(max(0.0, self.interval - (time.monotonic() - now)))
         self.phases[-1]["end"] = round(time.monotonic() - self.t0, 3)
 
 
@@ -560,15 +728,45 @@ def make_certificates(folder: str) -> tuple[str, str, str]:
 
 
 def orchestrate(args: argparse.Namespace) -> int:
-    label = "deflate-on" if args.deflate else "deflate-off"
-    output = Path(args.output) if args.output else REPORTS / f"soak-{label}.json"
+    """Soak each server of --servers in turn with the same clients; check wskit's, compare."""
+    reports = {kind: soak_server(args, kind) for kind in args.servers}
+    status = 0 if reports.get("wskit", {"ok": True})["ok"] else 1
+    wskit, peer = reports.get("wskit"), reports.get("websockets")
+    if wskit is not None and peer is not None:
+        ours = wskit["figures"]["rss_peak_per_connection_mib"]
+        theirs = peer["figures"]["rss_peak_per_connection_mib"]
+        print(
+            f"[{wskit['label']}] peak RSS per open connection: wskit {ours} MiB, websockets {theirs} MiB; "
+            f"RSS after cool-down: wskit {wskit['figures']['rss_final_mib']} MiB, "
+            f"websockets {peer['figures']['rss_final_mib']} MiB"
+        )
+        if ours > theirs:
+            print(f"[{wskit['label']}] FAILED: wskit's peak RSS per open connection is above websockets'")
+            status = 1
+    _plot(REPORTS if args.output is None else Path(args.output).parent)
+    return status
+
+
+def soak_server(args: argparse.Namespace, kind: str) -> dict[str, Any]:
+    """One soak of server `kind` (baseline, rounds of load and cool-down); return its report."""
+    label = (
+        ("deflate-on" if args.deflate else "deflate-off")
+        if kind == "wskit"
+        else f"{kind}-deflate-{'on' if args.deflate else 'off'}"
+    )
+    output = (
+        Path(args.output).with_name(f"{Path(args.output).stem}-{kind}.json")
+        if args.output
+        else REPORTS / f"soak-{label}.json"
+    )
     output.parent.mkdir(parents=True, exist_ok=True)
     log_path = output.with_suffix(".server.log")
     wall_start = time.monotonic()
     rounds: list[dict[str, Any]] = []
+    heap: dict[int, Any] = {}
     with tempfile.TemporaryDirectory(prefix="wskit-soak-") as folder:
         cafile, certfile, keyfile = make_certificates(folder)
-        server = Server(args, certfile, keyfile, log_path)
+        server = Server(args, kind, certfile, keyfile, log_path)
         clients: list[subprocess.Popen[str]] = []
         try:
             sampler = Sampler(server, args.interval)
@@ -579,10 +777,17 @@ def orchestrate(args: argparse.Namespace) -> int:
                 sampler.round = number
                 clients = start_clients(args, server, cafile, seed=args.seed + 1000 * number)
                 print(f"[{label}] round {number}: {args.clients} connections for {args.seconds:g} s", flush=True)
+
+                def profile_heap(elapsed: float, number: int = number) -> None:
+                    # Once per round, late in the load (near the peak): where the memory is.
+                    if args.heap_profile and number not in heap and elapsed >= 0.75 * args.seconds:
+                        heap[number] = server.command("heap", timeout=60)
+
                 sampler.run_phase(
                     "load",
                     args.seconds + CLIENT_GRACE + 30,
                     until=lambda group=clients: all(client.poll() is not None for client in group),
+                    tick=profile_heap,
                 )
                 results = collect_clients(clients)
                 print(f"[{label}] round {number}: cool-down {args.cooldown:g} s", flush=True)
@@ -631,6 +836,11 @@ def orchestrate(args: argparse.Namespace) -> int:
         figures[key] = max(r[key] for r in per_round)
     for key in ("rss_final_mib", "rss_after_trim_mib", "fds_final", "allocated_blocks_final"):
         figures[key] = per_round[-1][key]
+    # What one open connection costs at the peak: the growth over the baseline, shared out.
+    per_connection = (figures["rss_peak_mib"] - figures["rss_baseline_mib"]) / max(1, figures["open_connections_peak"])
+    figures["rss_peak_per_connection_mib"] = round(per_connection, 3)
+    if kind == "wskit" and per_connection > args.max_rss_per_connection:
+        failures.append(f"peak RSS per open connection {per_connection:.3f} MiB > {args.max_rss_per_connection:g} MiB")
 
     limit = figures["rss_baseline_mib"] + args.rss_tolerance
     checked = figures["rss_after_trim_mib"] if args.rss_check == "trimmed" else figures["rss_final_mib"]
@@ -652,6 +862,7 @@ def orchestrate(args: argparse.Namespace) -> int:
 
     report = {
         "label": label,
+        "server": kind,
         "settings": {
             "seconds": args.seconds,
             "rounds": args.rounds,
@@ -680,6 +891,7 @@ def orchestrate(args: argparse.Namespace) -> int:
             "rounds": [{"final": r["stats"], "after_trim": r["trim"]} for r in rounds],
         },
         "server_log_problems": server_log_problems[:50],
+        "heap_profiles": heap,
         "phases": sampler.phases,
         "samples": sampler.samples,
         "failures": failures,
@@ -691,9 +903,23 @@ def orchestrate(args: argparse.Namespace) -> int:
         f"[{label}] connections {counters['connections']}, messages verified {counters['messages_verified']}, "
         f"mismatched {counters['messages_mismatched']}, errors {dict(errors) or 'none'}"
     )
-    print(f"[{label}] {'OK' if not failures else 'FAILED: ' + '; '.join(failures)}  ({output})", flush=True)
-    _plot(output.parent)
-    return 0 if not failures else 1
+    for number, profile in sorted(heap.items()):
+        if profile is None or "heap_top" not in profile:
+            print(f"[{label}] round {number}: no heap profile ({profile})")
+            continue
+        print(
+            f"[{label}] round {number}: heap at 75% of the load, {profile['open_connections']} connections open "
+            f"({profile['alive_connection_objects']} connection objects, {profile['alive_tls_protocols']} TLS "
+            "protocols alive): "
+            f"{profile['heap_traced_mib']} MiB traced by tracemalloc; largest sites:"
+        )
+        for site in profile["heap_top"][:10]:
+            print(f"    {site['kib']:>9.1f} KiB {site['blocks']:>6} blocks  " + " < ".join(site["frames"][:3]))
+    verdict = "OK" if not failures else "FAILED: " + "; ".join(failures)
+    if kind != "wskit":
+        verdict = f"(peer, not checked) {verdict}"
+    print(f"[{label}] {verdict}  ({output})", flush=True)
+    return report
 
 
 def start_clients(args: argparse.Namespace, server: Server, cafile: str, *, seed: int) -> list[subprocess.Popen[str]]:
@@ -841,9 +1067,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--rss-check",
         choices=["trimmed", "untrimmed"],
-        default="trimmed",
-        help="which RSS the tolerance applies to: after gc.collect() and malloc_trim(0) (default), "
-        "or as the cool-down left it (glibc keeps freed heap pages: see the module docstring)",
+        default="untrimmed",
+        help="which RSS the tolerance applies to: as the cool-down left it (default), or after the soak "
+        "itself asked the server for gc.collect() and malloc_trim(0)",
+    )
+    parser.add_argument(
+        "--max-rss-per-connection",
+        type=float,
+        default=1.0,
+        help="largest allowed (peak RSS - baseline) / open connections at the peak, MiB (default 1)",
+    )
+    parser.add_argument(
+        "--servers",
+        default=",".join(ECHO_SERVERS),
+        help="servers soaked in turn by the same clients, comma-separated: wskit (checked) and "
+        "websockets (a peer, measured for comparison); default: both",
+    )
+    parser.add_argument(
+        "--heap-profile",
+        action="store_true",
+        help="trace the server's allocations (tracemalloc, slower) and report the largest sites at 75%% of each load",
     )
     parser.add_argument("--seed", type=int, default=1, help="random seed of the clients (default 1)")
     parser.add_argument("--output", help="JSON report path (default reports/soak/soak-deflate-{on,off}.json)")
@@ -856,7 +1099,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cafile", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--tls-port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--server", choices=list(ECHO_SERVERS), default="wskit", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.servers = [name.strip() for name in args.servers.split(",") if name.strip()]
+    unknown = [name for name in args.servers if name not in ECHO_SERVERS]
+    if unknown or not args.servers:
+        parser.error(f"--servers takes {', '.join(ECHO_SERVERS)}; got {args.servers}")
     if not 0.0 <= args.tls <= 1.0:
         parser.error("--tls must be between 0 and 1")
     if args.clients < 1 or args.client_processes < 1 or args.client_processes > args.clients:

@@ -117,6 +117,44 @@ def _write_buffers(transport: asyncio.Transport, buffers: list[bytes | bytearray
         transport.set_write_buffer_limits(high=high, low=high // 4)
 
 
+#: Largest write handed to a TLS transport at once. asyncio encrypts each write into an
+#: OpenSSL memory BIO before sending it, and that BIO keeps its largest size until the
+#: connection closes: a 1 MiB message written whole would hold 1 MiB per connection
+#: for its lifetime. In pieces of this size it holds one piece.
+_TLS_WRITE_SIZE = 64 * 1024
+
+
+def _write_pieces(transport: asyncio.Transport, buffers: list[bytes | bytearray | memoryview]) -> None:
+    """Write buffers to a TLS transport in pieces of `_TLS_WRITE_SIZE` bytes (the last one shorter).
+
+    Small buffers (a frame's header) join the piece being filled, so that each piece
+    becomes full TLS records rather than a record for a header alone.
+    """
+    limit = _TLS_WRITE_SIZE
+    batch: list[bytes | bytearray | memoryview] = []
+    size = 0
+    for buffer in buffers:
+        length = len(buffer)
+        if size + length <= limit:
+            batch.append(buffer)
+            size += length
+            continue
+        view = memoryview(buffer)
+        start = 0
+        while length - start > limit - size:  # fill the piece, write it, start the next
+            end = start + limit - size
+            batch.append(view[start:end])
+            transport.write(batch[0] if len(batch) == 1 else b"".join(batch))
+            batch = []
+            size = 0
+            start = end
+        if start < length:
+            batch.append(view[start:])
+            size = length - start
+    if batch:
+        transport.write(batch[0] if len(batch) == 1 else b"".join(batch))
+
+
 def _read_buffer(loop: asyncio.AbstractEventLoop) -> memoryview:
     view = _read_buffers.get(loop)
     if view is None:
@@ -182,6 +220,7 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         "_recv_waiter",
         "_replies_while_paused",
         "_sends_in_a_row",
+        "_tls",
         "_transport",
         "_write_paused",
         "close_timeout",
@@ -246,6 +285,8 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         self._clock = time.monotonic if type(self._loop).time is asyncio.BaseEventLoop.time else self._loop.time
         self._read_view = _read_buffer(self._loop)
         self._transport: asyncio.Transport | None = None
+        # Over TLS, large output goes to the transport in pieces (see _write_pieces).
+        self._tls = False
         self._protocol: Connection | None = None
         self._queue: collections.deque[Data | Fragment] = collections.deque()
         self._recv_waiter: asyncio.Future[None] | None = None
@@ -330,6 +371,7 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         """Keep the transport; subclasses start their handshake here."""
         stream = cast(asyncio.Transport, transport)  # always a stream transport here
         self._transport = stream
+        self._tls = transport.get_extra_info("ssl_object") is not None
         low = self.write_limit // 4
         stream.set_write_buffer_limits(high=self.write_limit, low=low)
         self.remote_address = transport.get_extra_info("peername")
@@ -508,6 +550,12 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         if protocol is not None:
             self.logger.debug("connection %d closed: code %s %s", self.id, self.close_code, self.close_reason or "")
         self._connection_closed()
+        # A closed transport is of no more use, and letting go of it frees this
+        # connection without the cycle collector: asyncio's TLS transport keeps its
+        # protocol, which keeps bound methods of ours (get_buffer, buffer_updated), so
+        # connection -> transport -> SSL protocol -> connection would be a reference
+        # cycle holding the TLS buffers (256 KiB each) until the next full collection.
+        self._transport = None
 
     def _connection_closed(self) -> None:
         """Hook for subclasses, called once when the transport is closed."""
@@ -722,7 +770,9 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         out = protocol.buffers_to_send()
         transport = self._transport
         if out and transport is not None:
-            if len(out) == 1:
+            if self._tls:
+                _write_pieces(transport, out)
+            elif len(out) == 1:
                 transport.write(out[0])
             else:
                 _write_buffers(transport, out, self.write_limit)
@@ -796,7 +846,9 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         out = protocol.buffers_to_send()
         transport = self._transport
         if out and transport is not None:
-            if len(out) == 1:
+            if self._tls:
+                _write_pieces(transport, out)
+            elif len(out) == 1:
                 transport.write(out[0])
             elif len(out) == 2 and len(out[1]) < _JOIN_BELOW:  # a frame's header and payload
                 transport.write(b"".join(out))
