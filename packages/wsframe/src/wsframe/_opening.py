@@ -527,7 +527,7 @@ class ClientHandshake:
     [`data_to_send`][wsframe.ClientHandshake.data_to_send], then feed it the server's
     answer. A [`ResponseReceived`][wsframe.ResponseReceived] event reports the answer:
     a valid ``101`` leaves the handshake [`OPEN`][wsframe.HandshakeState.OPEN], with the
-    chosen [`subprotocol`][wsframe.ClientHandshake.subprotocol] and the negotiated
+    chosen `subprotocol` and the negotiated
     extensions; any other status leaves it [`REFUSED`][wsframe.HandshakeState.REFUSED].
     An invalid answer gives [`HandshakeInvalid`][wsframe.HandshakeInvalid].
 
@@ -639,34 +639,24 @@ class ClientHandshake:
         subprotocols: Sequence[str] = (),
         extensions: Sequence[ClientExtensionFactory] = (),
         options: ConnectionOptions | None = None,
-        max_start_line_size: int | None = DEFAULT_MAX_START_LINE_SIZE,
-        max_header_count: int | None = DEFAULT_MAX_HEADER_COUNT,
-        max_head_size: int | None = DEFAULT_MAX_HEAD_SIZE,
-        max_header_line_size: int | None = DEFAULT_MAX_HEADER_LINE_SIZE,
-        max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
     ) -> ClientHandshake:
         """A handshake for a request already built with [`build_request`][wsframe.build_request].
 
         The request is sent as given; the answer is checked against `key`, the offered
-        `subprotocols` and the `extensions` whose offers the request carries.
+        `subprotocols` and the `extensions` whose offers the request carries, and read
+        within the default HTTP limits.
 
         Args:
             request: the request bytes.
             key: the `Sec-WebSocket-Key` of the request.
             subprotocols: the subprotocols the request offers.
             extensions: the factories whose offers the request carries.
-            options: as for the constructor.
-            max_start_line_size: as for the constructor.
-            max_header_count: as for the constructor.
-            max_head_size: as for the constructor.
-            max_header_line_size: as for the constructor.
-            max_body_size: as for the constructor.
+            options: the options of the [`Connection`][wsframe.Connection] handed over.
 
         Returns:
             The handshake, with `request` queued.
 
         Raises:
-            ValueError: a limit is out of range.
             TypeError: `request` is not bytes, or an extension is not a
                 `ClientExtensionFactory`.
         """
@@ -674,20 +664,7 @@ class ClientHandshake:
             raise TypeError(f"request must be bytes, not {type(request).__name__}")
         _check_client_factories(extensions)
         handshake = cls.__new__(cls)
-        handshake._setup(
-            bytes(request),
-            key,
-            subprotocols,
-            extensions,
-            options,
-            ResponseParser(
-                max_start_line_size=max_start_line_size,
-                max_header_count=max_header_count,
-                max_head_size=max_head_size,
-                max_header_line_size=max_header_line_size,
-                max_body_size=max_body_size,
-            ),
-        )
+        handshake._setup(bytes(request), key, subprotocols, extensions, options, ResponseParser())
         return handshake
 
     def _setup(
