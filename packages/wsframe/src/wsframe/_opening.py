@@ -582,6 +582,17 @@ class ClientHandshake:
         "subprotocol",
     )
 
+    state: HandshakeState
+    """Where the handshake stands."""
+    request: bytes
+    """The request, as sent."""
+    key: str
+    """The `Sec-WebSocket-Key` of the request."""
+    response: HttpResponse | None
+    """The server's response, once read (also when it is not a valid acceptance)."""
+    subprotocol: str | None
+    """The subprotocol the server chose, or None."""
+
     def __init__(
         self,
         host: str,
@@ -677,9 +688,7 @@ class ClientHandshake:
         parser: ResponseParser,
     ) -> None:
         self.request = request
-        """The request, as sent."""
         self.key = key
-        """The `Sec-WebSocket-Key` of the request."""
         self._offered = tuple(subprotocols)
         self._factories = tuple(factories)
         self._options = options
@@ -689,11 +698,8 @@ class ClientHandshake:
         self._extensions: list[Extension] = []
         self._connection: Connection | None = None
         self.state = HandshakeState.RECEIVING
-        """Where the handshake stands."""
-        self.response: HttpResponse | None = None
-        """The server's response, once read (also when it is not a valid acceptance)."""
-        self.subprotocol: str | None = None
-        """The subprotocol the server chose, or None."""
+        self.response = None
+        self.subprotocol = None
 
     # ------------------------------------------------------------ bytes in
 
