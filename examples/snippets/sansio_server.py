@@ -11,24 +11,26 @@ PORT = int(os.environ.get("PORT", "8765"))
 
 
 def handle(sock: socket.socket) -> None:
-    # 1. The opening handshake: parse the request head, check it, answer it.
-    parser = wsframe.RequestParser()
-    try:
-        request = None
-        while request is None:
-            data = sock.recv(65536)
-            if not data:
-                return
-            request = parser.feed(data)
-        opening = wsframe.check_request(request)
-    except wsframe.HandshakeError as exc:
-        sock.sendall(wsframe.build_reject_response(exc.status, str(exc), exc.headers))
+    # 1. The opening handshake: bytes in, events out, bytes to send.
+    handshake = wsframe.ServerHandshake()
+    while handshake.state is wsframe.HandshakeState.RECEIVING:
+        data = sock.recv(65536)
+        if not data:
+            return
+        handshake.receive_data(data)
+        for event in iter(handshake.next_event, None):
+            if isinstance(event, wsframe.RequestReceived):
+                handshake.accept()  # check event.request.origin first in a real server
+            elif isinstance(event, wsframe.HttpRequestReceived):
+                handshake.require_upgrade()  # 426: this server speaks only WebSocket
+            # wsframe.HandshakeInvalid: the refusal (400, 426, 431...) is queued already
+        sock.sendall(handshake.data_to_send())
+    if handshake.state is not wsframe.HandshakeState.OPEN:
         return
-    sock.sendall(wsframe.build_accept_response(opening))
 
     # 2. Frames: bytes in, events out; calls in, bytes out.
-    connection = wsframe.Connection(wsframe.Role.SERVER)
-    data = parser.trailing_data  # frames the client sent right after its request
+    connection = handshake.connection
+    data = handshake.trailing_data  # frames the client sent right after its request
     while not connection.should_close_transport:
         for event in connection.receive_data(data):
             if isinstance(event, (wsframe.TextMessage, wsframe.BinaryMessage)):

@@ -22,7 +22,7 @@ from wsclient import (
     Fragment,
     WebSocketClient,
 )
-from wsframe import ClientPerMessageDeflate, State
+from wsframe import ClientHandshake, ClientPerMessageDeflate, State
 
 Server = Callable[..., AbstractAsyncContextManager[int]]
 
@@ -355,3 +355,24 @@ async def test_async_with_closes_on_error(ws_server: Server) -> None:
 
 async def test_default_tls_context_is_shared() -> None:
     assert WebSocketClient().default_ssl_context() is WebSocketClient().default_ssl_context()
+
+
+async def test_connection_factory_given_request_bytes(ws_server: Server) -> None:
+    # A factory written before ClientHandshake may hand over the request as bytes.
+    made: list[bytes] = []
+
+    class Legacy(ClientConnection):
+        def __init__(self, *, request: Any, **kwargs: Any) -> None:
+            assert isinstance(request, ClientHandshake)
+            made.append(request.request)
+            super().__init__(request=request.request, **kwargs)
+
+    async with (
+        ws_server() as port,
+        wsclient.connect(f"ws://127.0.0.1:{port}/", ["chat"], connection_factory=Legacy) as ws,
+    ):
+        assert ws.request == made[0]
+        assert ws.response is not None
+        assert ws.response.status == 101
+        await ws.send("hello")
+        assert await ws.recv() == "hello"

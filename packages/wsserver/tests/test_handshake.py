@@ -569,3 +569,24 @@ async def test_permessage_deflate_negotiated_and_refused(tools: Any) -> None:
         _, writer, response = await tools.upgrade(port, headers=offer)
         writer.close()
     assert response.get("Sec-WebSocket-Extensions") is None
+
+
+async def test_too_much_data_before_the_answer_rejects_400(tools: Any) -> None:
+    deciding = asyncio.Event()
+    seen: list[Any] = []
+
+    async def waiting(request: Any) -> None:
+        seen.append(request)
+        deciding.set()
+        await asyncio.sleep(30)
+
+    async with tools.serve(waiting) as (_, port):
+        reader, writer = await tools.open(port)
+        writer.write(tools.request())
+        await asyncio.wait_for(deciding.wait(), 5)
+        writer.write(b"x" * (64 * 1024 + 1))
+        response = await tools.read_response(reader)
+        writer.close()
+    assert response.status == 400
+    assert response.get("X-WebSocket-Reject-Reason") == "data received before the handshake response"
+    assert seen[0].rejected

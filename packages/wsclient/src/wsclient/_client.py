@@ -28,21 +28,17 @@ from typing import Any, Final, TypeAlias, TypeVar, cast
 from wsframe import (
     DEFAULT_FRAGMENTATION_THRESHOLD,
     ClientExtensionFactory,
+    ClientHandshake,
     ClientPerMessageDeflate,
-    Connection,
     ConnectionOptions,
     HandshakeError,
+    HandshakeInvalid,
+    HandshakeState,
     Headers,
     HeadersLike,
     HttpResponse,
     ResponseParser,
-    Role,
-    build_request,
-    check_response,
-    format_extension_header,
-    generate_key,
     is_token,
-    negotiate_client_extensions,
     serialize_request,
 )
 from wsframe.asyncio import (
@@ -118,6 +114,10 @@ class ClientConnection(WebSocketConnection):
     [`WebSocketClient.connect`][wsclient.WebSocketClient.connect]; they do not build
     them. A subclass may be given to `WebSocketClient(connection_factory=...)`.
 
+    The opening handshake is wsframe's sans-IO
+    [`ClientHandshake`][wsframe.ClientHandshake]: this class writes its request, feeds
+    it the answer and, once it is open, switches to the frame connection it hands over.
+
     Attributes:
         url: the URL of the connection, after redirects, without credentials.
         response: the server's ``101 Switching Protocols`` response (its
@@ -130,12 +130,8 @@ class ClientConnection(WebSocketConnection):
 
     # Slots, as WebSocketConnection's (which keeps __dict__ and __weakref__ available).
     __slots__ = (
-        "_factories",
         "_handshake",
-        "_key",
-        "_offered",
-        "_options",
-        "_parser",
+        "_opening",
         "request",
         "response",
         "url",
@@ -145,7 +141,7 @@ class ClientConnection(WebSocketConnection):
         self,
         *,
         url: WebSocketURL,
-        request: bytes,
+        request: bytes | ClientHandshake,
         key: str,
         subprotocols: Sequence[str],
         factories: Sequence[ClientExtensionFactory],
@@ -165,75 +161,72 @@ class ClientConnection(WebSocketConnection):
             write_limit=write_limit,
             logger=logger if logger is not None else logging.getLogger("wsclient"),
         )
+        # `request` is the client's handshake; request bytes built with
+        # wsframe.build_request (and their key, subprotocols and factories) also do.
+        if isinstance(request, ClientHandshake):
+            handshake = request
+        else:
+            handshake = ClientHandshake.from_request(
+                request, key=key, subprotocols=subprotocols, extensions=factories, options=options
+            )
         self.url = str(url)
-        self.request = request
+        self.request = handshake.request
         self.response: HttpResponse | None = None
-        self._key = key
-        self._offered = tuple(subprotocols)
-        self._factories = tuple(factories)
-        self._options = options
-        self._parser = ResponseParser()
-        self._handshake: asyncio.Future[HttpResponse] = self._loop.create_future()
+        self._handshake = handshake
+        self._opening: asyncio.Future[HttpResponse] = self._loop.create_future()
 
     # ------------------------------------------------------------ handshake
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Send the opening handshake request."""
         super().connection_made(transport)
-        cast(asyncio.Transport, transport).write(self.request)  # always a stream transport
+        cast(asyncio.Transport, transport).write(self._handshake.data_to_send())  # always a stream transport
 
     def _handshake_data(self, data: bytes) -> None:
-        if self._handshake.done():
+        if self._opening.done():
             return  # failed already: the transport is being aborted
-        try:
-            response = self._parser.feed(data)
-        except HandshakeError as exc:
-            self._fail_handshake(exc)
-            return
-        if response is not None:
-            self._on_response(response)
+        self._handshake.receive_data(data)
+        self._handshake_event()
 
-    def _on_response(self, response: HttpResponse) -> None:
-        self.response = response
-        if response.status != 101:
-            self._handshake.set_result(response)
-            if self._transport is not None:
-                self._transport.close()
+    def _handshake_event(self, closed: Exception | None = None, *, eof: bool = False) -> None:
+        """Act on the handshake's answer, if it has one; `eof` when the connection closed."""
+        handshake = self._handshake
+        event = handshake.next_event()
+        if event is None:
             return
-        try:
-            subprotocol, answers = check_response(response, key=self._key, subprotocols=self._offered)
-            extensions = negotiate_client_extensions(answers, self._factories)
-            protocol = Connection(Role.CLIENT, self._options, extensions=extensions)
-        except Exception as exc:  # HandshakeError, NegotiationError, or a broken extension factory
-            self._fail_handshake(exc)
+        response = self.response = handshake.response
+        if isinstance(event, HandshakeInvalid):
+            error = event.error
+            if eof and isinstance(error, HandshakeError):
+                error = HandshakeInterrupted("connection closed during the opening handshake")
+                error.__cause__ = closed
+            self._fail_handshake(error)
             return
-        self.subprotocol = subprotocol
-        self.extensions = [extension.name for extension in extensions]
-        self._handshake.set_result(response)
-        self._open(protocol, self._parser.trailing_data)
+        assert response is not None  # ResponseReceived
+        self._opening.set_result(response)
+        if handshake.state is HandshakeState.OPEN:
+            self.subprotocol = handshake.subprotocol
+            self.extensions = [extension.name for extension in handshake.extensions]
+            self._open(handshake.connection, handshake.trailing_data)
+        elif self._transport is not None:  # refused: a redirect or an error, read with its body
+            self._transport.close()
 
     def _fail_handshake(self, exc: BaseException) -> None:
-        if not self._handshake.done():
-            self._handshake.set_exception(exc)
-            self._handshake.exception()  # retrieved: the opener may have been cancelled
+        if not self._opening.done():
+            self._opening.set_exception(exc)
+            self._opening.exception()  # retrieved: the opener may have been cancelled
         if self._transport is not None:
             self._transport.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
         """End a pending handshake, then do what every connection does."""
-        if not self._handshake.done():
-            try:
-                response = self._parser.feed_eof()
-            except HandshakeError:
-                error = HandshakeInterrupted("connection closed during the opening handshake")
-                error.__cause__ = exc
-                self._fail_handshake(error)
-            else:
-                self._on_response(response)  # a refusal whose body lasted until the close
+        if not self._opening.done():
+            self._handshake.receive_eof()  # a refusal whose body lasted until the close, or a cut head
+            self._handshake_event(exc, eof=True)
         super().connection_lost(exc)
 
     async def _wait_handshake(self) -> HttpResponse:
-        return await self._handshake
+        return await self._opening
 
     # ------------------------------------------------------ context manager
 
@@ -691,22 +684,20 @@ class WebSocketClient:
             request_headers.add("Authorization", url.authorization)
         if "User-Agent" not in request_headers and self.user_agent is not None:
             request_headers.add("User-Agent", self.user_agent)
-        offers = [(factory.name, factory.offer()) for factory in self.factories]
-        key = generate_key()
-        request = build_request(
+        handshake = ClientHandshake(
             url.host_header,
             url.target,
-            key,
             version=self.version,
             subprotocols=subprotocols,
-            extensions=format_extension_header(offers) if offers else None,
+            extensions=self.factories,
             origin=origin,
             headers=request_headers,
+            options=self.options,
         )
         connection = self.connection_factory(
             url=url,
-            request=request,
-            key=key,
+            request=handshake,
+            key=handshake.key,
             subprotocols=subprotocols,
             factories=self.factories,
             options=self.options,

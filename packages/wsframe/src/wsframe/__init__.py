@@ -116,6 +116,17 @@ from ._mask import (
     apply_mask,
     apply_mask_python,
 )
+from ._opening import (
+    DEFAULT_MAX_EARLY_DATA,
+    ClientHandshake,
+    HandshakeEvent,
+    HandshakeInvalid,
+    HandshakeState,
+    HttpRequestReceived,
+    RequestReceived,
+    ResponseReceived,
+    ServerHandshake,
+)
 from ._options import (
     DEFAULT_FRAGMENTATION_THRESHOLD,
     DEFAULT_MAX_MESSAGE_SIZE,
@@ -232,6 +243,16 @@ __all__ = [
     "SPEEDUPS",
     "apply_mask",
     "apply_mask_python",
+    # _opening
+    "DEFAULT_MAX_EARLY_DATA",
+    "ClientHandshake",
+    "HandshakeEvent",
+    "HandshakeInvalid",
+    "HandshakeState",
+    "HttpRequestReceived",
+    "RequestReceived",
+    "ResponseReceived",
+    "ServerHandshake",
     # _options
     "DEFAULT_FRAGMENTATION_THRESHOLD",
     "DEFAULT_MAX_MESSAGE_SIZE",

@@ -8,6 +8,11 @@ becomes the WebSocket connection the application uses: everything after the hand
 (recv, send, close, keepalive, flow control) is wsframe's shared
 [`WebSocketConnection`][wsframe.asyncio.WebSocketConnection].
 
+The opening handshake itself (parsing, every check, the answers to invalid requests,
+extension negotiation) is wsframe's sans-IO [`ServerHandshake`][wsframe.ServerHandshake]:
+this class moves bytes between it and the transport, and adds what a server decides on
+its own (timeouts, limits on pending handshakes, plain HTTP requests).
+
 Handshake phases: reading the head (bounded by the parser's limits), reading a plain
 request's body (at most 64 KiB), waiting for the application, then either open (101
 sent) or answered (any other status sent: the connection half-closes, discards what the
@@ -29,25 +34,22 @@ from wsframe.asyncio import WebSocketConnection
 
 from ._frame import (
     CloseCode,
-    Connection,
     ConnectionClosed,
     ConnectionOptions,
-    Extension,
-    HandshakeError,
+    HandshakeEvent,
+    HandshakeInvalid,
+    HandshakeState,
     Headers,
     HeadersLike,
     HttpRequest,
-    RequestParser,
-    Role,
+    HttpRequestReceived,
+    OpeningRequest,
+    RequestReceived,
     ServerExtensionFactory,
+    ServerHandshake,
     SetCookie,
     State,
-    build_accept_response,
     build_reject_response,
-    check_request,
-    format_extension_header,
-    is_upgrade_request,
-    negotiate_server_extensions,
     serialize_response,
 )
 from ._proxies import TrustedProxies, split_forwarded_for
@@ -72,10 +74,6 @@ HttpHandler = Callable[[Request], Awaitable[Response | None]]
 
 #: Largest body of a plain HTTP request, announced with `Content-Length` (413 above).
 MAX_HTTP_BODY_SIZE = 64 * 1024
-
-# Bytes a client may send after its upgrade request before the response (it should send
-# none: RFC 6455 section 4.1); they are kept for the connection. Above it: 400.
-_MAX_EARLY_DATA = 64 * 1024
 
 # Handshake phases.
 _HEAD = 0  # reading the request head
@@ -155,12 +153,10 @@ class ServerConnection(WebSocketConnection):
     __slots__ = (
         "_body_needed",
         "_early",
-        "_ext_header",
-        "_ext_objects",
+        "_handshake",
         "_http_request",
         "_linger_handle",
         "_open_handle",
-        "_parser",
         "_peer_eof",
         "_phase",
         "_server",
@@ -186,17 +182,18 @@ class ServerConnection(WebSocketConnection):
         self._server = server
         self._settings = settings
         self._phase = _HEAD
-        self._parser: RequestParser | None = RequestParser(
+        # The sans-IO opening handshake; None once it is answered or open.
+        self._handshake: ServerHandshake | None = ServerHandshake(
+            extensions=settings.factories,
+            options=settings.options,
             max_start_line_size=settings.max_start_line_size,
             max_header_count=settings.max_header_count,
             max_head_size=settings.max_head_size,
             max_header_line_size=settings.max_header_line_size,
         )
-        self._early = bytearray()
+        self._early = bytearray()  # a plain request's body, while it arrives
         self._body_needed = 0
         self._http_request: HttpRequest | None = None
-        self._ext_header: str | None = None
-        self._ext_objects: list[Extension] = []
         self._task: asyncio.Task[None] | None = None
         self._open_handle: asyncio.TimerHandle | None = None
         self._linger_handle: asyncio.TimerHandle | None = None
@@ -226,6 +223,8 @@ class ServerConnection(WebSocketConnection):
         """The client closed its side; a plain request being handled is still answered."""
         if self._protocol is not None:
             return super().eof_received()
+        if self._handshake is not None:
+            self._handshake.receive_eof()
         if self._phase == _WAITING and self._http_request is not None:
             self._peer_eof = True
             return True  # keep the transport open to write the response
@@ -243,50 +242,36 @@ class ServerConnection(WebSocketConnection):
 
     def _handshake_data(self, data: bytes) -> None:
         phase = self._phase
-        if phase == _HEAD:
-            parser = self._parser
-            assert parser is not None
-            try:
-                request = parser.feed(data)
-            except HandshakeError as exc:
-                self._refuse(exc)
-                return
-            if request is not None:
-                self._parser = None
-                self._on_request(request, parser.trailing_data)
-        elif phase == _BODY:
+        if phase == _BODY:
             self._early += data
             if len(self._early) >= self._body_needed:
                 self._start_http(bytes(self._early[: self._body_needed]))
-        elif phase == _WAITING:
-            if self._http_request is not None:
-                return  # one request per connection: the rest is discarded
-            self._early += data
-            if len(self._early) > _MAX_EARLY_DATA:
-                self._server_reject(400, "data received before the handshake response")
-        # _ANSWERED: discard until the client closes.
-
-    def _refuse(self, exc: HandshakeError) -> None:
-        """Answer an invalid request with the error's status, headers and message."""
-        self.logger.debug("connection %d: invalid request: %s (%d)", self.id, exc, exc.status)
-        try:
-            response = build_reject_response(exc.status, str(exc), exc.headers)
-        except ValueError:
-            response = build_reject_response(exc.status if 300 <= exc.status <= 599 else 400, "invalid request")
-        self._answer(response)
-
-    def _on_request(self, request: HttpRequest, trailing: bytes) -> None:
-        if not is_upgrade_request(request):
-            self._on_http_request(request, trailing)
             return
-        try:
-            opening = check_request(request)
-            answers, extensions = negotiate_server_extensions(opening.extensions, self._settings.factories)
-        except HandshakeError as exc:
-            self._refuse(exc)
-            return
-        self._ext_header = format_extension_header(answers) if answers else None
-        self._ext_objects = extensions
+        handshake = self._handshake
+        if handshake is None or self._http_request is not None or phase not in (_HEAD, _WAITING):
+            return  # answered (or one plain request per connection): discard until the client closes
+        handshake.receive_data(data)
+        while self._handshake is handshake and (event := handshake.next_event()) is not None:
+            self._handshake_event(event)
+
+    def _handshake_event(self, event: HandshakeEvent) -> None:
+        handshake = self._handshake
+        assert handshake is not None
+        if isinstance(event, HandshakeInvalid):
+            request = self.request
+            if request is None:
+                status = getattr(event.error, "status", 400)
+                self.logger.debug("connection %d: invalid request: %s (%d)", self.id, event.error, status)
+            else:  # the client sent too much before the answer
+                self._reject_request(request, str(event.error))
+            self._answer(handshake.data_to_send())
+        elif isinstance(event, HttpRequestReceived):
+            self._on_http_request(event.request, handshake.trailing_data)
+        elif isinstance(event, RequestReceived):
+            self._on_request(handshake, event.request)
+        # ResponseReceived: a client's event only.
+
+    def _on_request(self, handshake: ServerHandshake, opening: OpeningRequest) -> None:
         forwarded = split_forwarded_for(opening.headers.get_all("X-Forwarded-For"))
         ws_request = WebSocketRequest(
             opening,
@@ -297,15 +282,16 @@ class ServerConnection(WebSocketConnection):
             secure=self.secure,
         )
         self.request = ws_request
-        self._early = bytearray(trailing)
         self._phase = _WAITING
         server = self._server
         handler = server.handler
         if handler is None:
             self._server_reject(404, "no handler is configured to accept the connection")
             return
-        if len(self._early) > _MAX_EARLY_DATA:
-            self._server_reject(400, "data received before the handshake response")
+        # The bytes that came with the request, checked against the early-data limit.
+        event = handshake.next_event()
+        if event is not None:
+            self._handshake_event(event)
             return
         self.logger.debug("connection %d: request %s", self.id, ws_request.resource)
         server._request_pending(ws_request)
@@ -323,17 +309,26 @@ class ServerConnection(WebSocketConnection):
             return
         self._server_reject(status, reason)
 
-    def _server_reject(self, status: int, reason: str, *, cancel: bool = True) -> None:
-        """Reject on the server's own account; cancel a handler still deciding."""
-        request = self.request
-        if request is not None and not request.resolved:
+    def _reject_request(self, request: WebSocketRequest, reason: str, *, cancel: bool = True) -> None:
+        """Mark a request still undecided as rejected by the server; cancel its handler."""
+        if not request.resolved:
             request._outcome = "rejected"
             request._rejected_by = reason
         task = self._task
         if cancel and task is not None and not task.done() and task is not asyncio.current_task():
             task.cancel()
+
+    def _server_reject(self, status: int, reason: str, *, cancel: bool = True) -> None:
+        """Reject on the server's own account; cancel a handler still deciding."""
+        request = self.request
+        if request is not None:
+            self._reject_request(request, reason, cancel=cancel)
+        handshake = self._handshake
         if self._http_request is not None:
             self._answer(_plain_response(status, reason))
+        elif handshake is not None and handshake.state in (HandshakeState.RECEIVING, HandshakeState.PENDING):
+            handshake.reject(status, reason)
+            self._answer(handshake.data_to_send())
         else:
             self._answer(build_reject_response(status, reason))
 
@@ -343,6 +338,7 @@ class ServerConnection(WebSocketConnection):
             return
         self._phase = _ANSWERED
         self._early = bytearray()
+        self._handshake = None
         if self._open_handle is not None:
             self._open_handle.cancel()
             self._open_handle = None
@@ -383,33 +379,25 @@ class ServerConnection(WebSocketConnection):
         headers: HeadersLike,
     ) -> ServerConnection:
         request._check_unresolved()
-        response = build_accept_response(
-            request.opening,
-            subprotocol=protocol,
-            extensions=self._ext_header,
-            origin=origin,
-            cookies=cookies,
-            headers=headers,
-        )
+        handshake = self._handshake
+        assert handshake is not None  # the request is pending
+        handshake.accept(protocol, origin=origin, cookies=cookies, headers=headers)
         request._outcome = "accepted"
-        if protocol is not None:
-            wanted = protocol.lower()
-            self.subprotocol = next(p for p in request.requested_protocols if p.lower() == wanted)
-        self.extensions = [extension.name for extension in self._ext_objects]
+        self.subprotocol = handshake.subprotocol
+        self.extensions = [extension.name for extension in handshake.extensions]
+        self._handshake = None
         transport = self._transport
         if transport is None or self._lost or transport.is_closing() or self._phase != _WAITING:
             self._server._handshake_finished(self)
             self.abort("connection lost before the handshake completed")
             return self
-        transport.write(response)
+        transport.write(handshake.data_to_send())
         self._phase = _OPEN
         if self._open_handle is not None:
             self._open_handle.cancel()
             self._open_handle = None
         self._server._handshake_finished(self)
         self._server._connection_opened(self)
-        early = bytes(self._early)
-        self._early = bytearray()
         self.logger.debug(
             "connection %d open: %s from %s (subprotocol %s, extensions %s)",
             self.id,
@@ -418,7 +406,7 @@ class ServerConnection(WebSocketConnection):
             self.subprotocol,
             self.extensions,
         )
-        self._open(Connection(Role.SERVER, self._settings.options, extensions=self._ext_objects), early)
+        self._open(handshake.connection, handshake.trailing_data)
         return self
 
     def _reject(
@@ -430,10 +418,12 @@ class ServerConnection(WebSocketConnection):
         body: bytes | None,
     ) -> None:
         request._check_unresolved()
-        response = build_reject_response(status, reason, headers, body)
+        handshake = self._handshake
+        assert handshake is not None  # the request is pending
+        handshake.reject(status, reason, headers=headers, body=body)
         request._outcome = "rejected"
         self.logger.debug("connection %d: request %s rejected with %d", self.id, request.resource, status)
-        self._answer(response)
+        self._answer(handshake.data_to_send())
 
     async def _run_handler(self, request: WebSocketRequest, handler: Handler) -> None:
         """Run the application's handler for `request`, then close what it left open."""
@@ -463,11 +453,10 @@ class ServerConnection(WebSocketConnection):
         handler = self._server.http_handler
         if handler is None:
             self.logger.debug("connection %d: plain HTTP request %s %s: 426", self.id, request.method, request.target)
-            self._answer(
-                build_reject_response(
-                    426, "this server only accepts WebSocket connections", [("Sec-WebSocket-Version", "13")]
-                )
-            )
+            handshake = self._handshake
+            assert handshake is not None
+            handshake.require_upgrade()
+            self._answer(handshake.data_to_send())
             return
         self._http_request = request
         headers = request.headers
