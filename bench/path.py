@@ -60,7 +60,7 @@ async def measure(size: int, count: int) -> float:
     connection = WebSocketConnection(keepalive_interval=None)
     transport = NullTransport()
     connection.connection_made(transport)
-    connection._open(Connection(Role.SERVER))  # what wsserver does after the handshake
+    connection.handshake_complete(Connection(Role.SERVER))  # what wsserver does after the handshake
 
     async def handler() -> None:
         async for message in connection:

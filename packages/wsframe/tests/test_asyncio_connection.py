@@ -121,16 +121,13 @@ class Peer(WebSocketConnection):
         super().__init__(**kwargs)
         self.role = role
         self.options = options
-        self.transport: asyncio.Transport | None = None
         self.closed_hook_calls = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self._open(Connection(self.role, self.options))
+        self.handshake_complete(Connection(self.role, self.options))
 
-    def _connection_closed(self) -> None:
+    def connection_closed(self) -> None:
         self.closed_hook_calls += 1
 
 
@@ -398,12 +395,12 @@ class HandshakePeer(WebSocketConnection):
         super().__init__(keepalive_interval=None, close_timeout=1.0)
         self.handshake = b""
 
-    def _handshake_data(self, data: bytes) -> None:
+    def handshake_data_received(self, data: bytes) -> None:
         self.handshake += data
         head, sep, rest = self.handshake.partition(b"\r\n\r\n")
         if sep:
             self.handshake = head
-            self._open(Connection(Role.SERVER), rest)
+            self.handshake_complete(Connection(Role.SERVER), rest)
 
 
 @async_test
@@ -1685,3 +1682,75 @@ async def test_set_message_callback_invalid_states() -> None:
             server.set_message_callback(print)
         await client.send("still for recv")
         assert await within(waiting) == "still for recv"
+
+
+# ------------------------------------------------------------ driver contract
+
+
+@async_test
+async def test_driver_contract_properties_through_a_connection_life() -> None:
+    a, b = socket.socketpair()
+    raw = RawPeer(b, masked=True)
+    loop = asyncio.get_running_loop()
+    transport, conn = await loop.create_connection(HandshakePeer, sock=a)
+    try:
+        assert conn.loop is loop
+        assert conn.transport is transport
+        assert conn.sansio is None  # the handshake is not complete
+        await raw.send(b"HELLO\r\n\r\n")
+        await wait_until(lambda: conn.sansio is not None, what="handshake complete")
+        sansio = conn.sansio
+        assert isinstance(sansio, Connection)
+        with pytest.raises(InvalidState, match="already complete"):
+            conn.handshake_complete(Connection(Role.SERVER))
+        assert conn.sansio is sansio
+        await raw.send_frame(CLOSE, struct.pack("!H", 1000))
+        await within(conn.wait_closed())
+        # The hook ran once, and the transport is let go of.
+        assert conn.transport is None
+        assert conn.sansio is sansio
+        assert conn.close_code == 1000
+    finally:
+        raw.close()
+
+
+class ClosedHookPeer(Peer):
+    """Records what the connection_closed() hook sees."""
+
+    def __init__(self) -> None:
+        super().__init__(Role.SERVER)
+        self.seen: list[tuple[int | None, bool]] = []
+
+    def connection_closed(self) -> None:
+        self.seen.append((self.close_code, self.state is State.CLOSED))
+
+
+@async_test
+async def test_connection_closed_hook_runs_once_with_the_final_close_code() -> None:
+    a, b = socket.socketpair()
+    raw = RawPeer(b, masked=True)
+    loop = asyncio.get_running_loop()
+    _, conn = await loop.create_connection(ClosedHookPeer, sock=a)
+    try:
+        await raw.send_frame(CLOSE, struct.pack("!H", 4321) + b"bye")
+        await within(conn.wait_closed())
+        assert conn.seen == [(4321, True)]
+    finally:
+        raw.close()
+
+
+@async_test
+async def test_bytes_before_the_handshake_without_a_driver_abort_the_connection() -> None:
+    a, b = socket.socketpair()
+    raw = RawPeer(b, masked=True)
+    loop = asyncio.get_running_loop()
+    _, conn = await loop.create_connection(lambda: WebSocketConnection(keepalive_interval=None), sock=a)
+    try:
+        await raw.send(b"GET / HTTP/1.1\r\n\r\n")
+        await within(conn.wait_closed())
+        assert conn.state is State.CLOSED
+        assert conn.close_code == 1006
+        assert conn.close_reason == "no driver for the opening handshake"
+        await raw.expect_eof()
+    finally:
+        raw.close()

@@ -52,7 +52,7 @@ class Peer(WebSocketConnection):
 
         transport.write = recording_write  # type: ignore[attr-defined]
         super().connection_made(transport)
-        self._open(Connection(self.role, self.options))
+        self.handshake_complete(Connection(self.role, self.options))
 
 
 async def tls_pair(options: ConnectionOptions) -> tuple[Peer, Peer]:

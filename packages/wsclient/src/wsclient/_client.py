@@ -173,7 +173,7 @@ class ClientConnection(WebSocketConnection):
         self.request = handshake.request
         self.response: HttpResponse | None = None
         self._handshake = handshake
-        self._opening: asyncio.Future[HttpResponse] = self._loop.create_future()
+        self._opening: asyncio.Future[HttpResponse] = self.loop.create_future()
 
     # ------------------------------------------------------------ handshake
 
@@ -182,7 +182,7 @@ class ClientConnection(WebSocketConnection):
         super().connection_made(transport)
         cast(asyncio.Transport, transport).write(self._handshake.data_to_send())  # always a stream transport
 
-    def _handshake_data(self, data: bytes) -> None:
+    def handshake_data_received(self, data: bytes) -> None:
         if self._opening.done():
             return  # failed already: the transport is being aborted
         self._handshake.receive_data(data)
@@ -207,16 +207,16 @@ class ClientConnection(WebSocketConnection):
         if handshake.state is HandshakeState.OPEN:
             self.subprotocol = handshake.subprotocol
             self.extensions = [extension.name for extension in handshake.extensions]
-            self._open(handshake.connection, handshake.trailing_data)
-        elif self._transport is not None:  # refused: a redirect or an error, read with its body
-            self._transport.close()
+            self.handshake_complete(handshake.connection, handshake.trailing_data)
+        elif (transport := self.transport) is not None:  # refused: a redirect or an error, read with its body
+            transport.close()
 
     def _fail_handshake(self, exc: BaseException) -> None:
         if not self._opening.done():
             self._opening.set_exception(exc)
             self._opening.exception()  # retrieved: the opener may have been cancelled
-        if self._transport is not None:
-            self._transport.abort()
+        if (transport := self.transport) is not None:
+            transport.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
         """End a pending handshake, then do what every connection does."""

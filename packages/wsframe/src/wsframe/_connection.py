@@ -350,6 +350,12 @@ class Connection:
         return self._backlog
 
     @property
+    def assembles_fragments(self) -> bool:
+        """True when messages are delivered whole; False when each frame is a `Fragment`
+        (the `assemble_fragments` option)."""
+        return self._assemble
+
+    @property
     def close_code(self) -> int:
         """The code the connection ended with, for the application.
 

@@ -217,11 +217,11 @@ class ServerConnection(WebSocketConnection):
             return
         timeout = self._settings.open_timeout
         if timeout is not None:
-            self._open_handle = self._loop.call_later(timeout, self._open_timed_out)
+            self._open_handle = self.loop.call_later(timeout, self._open_timed_out)
 
     def eof_received(self) -> bool | None:
         """The client closed its side; a plain request being handled is still answered."""
-        if self._protocol is not None:
+        if self.sansio is not None:
             return super().eof_received()
         if self._handshake is not None:
             self._handshake.receive_eof()
@@ -230,7 +230,7 @@ class ServerConnection(WebSocketConnection):
             return True  # keep the transport open to write the response
         return None
 
-    def _connection_closed(self) -> None:
+    def connection_closed(self) -> None:
         for handle in (self._open_handle, self._linger_handle):
             if handle is not None:
                 handle.cancel()
@@ -240,7 +240,7 @@ class ServerConnection(WebSocketConnection):
 
     # ------------------------------------------------------------ handshake
 
-    def _handshake_data(self, data: bytes) -> None:
+    def handshake_data_received(self, data: bytes) -> None:
         phase = self._phase
         if phase == _BODY:
             self._early += data
@@ -343,8 +343,8 @@ class ServerConnection(WebSocketConnection):
             self._open_handle.cancel()
             self._open_handle = None
         self._server._handshake_finished(self)
-        transport = self._transport
-        if transport is None or self._lost or transport.is_closing():
+        transport = self.transport
+        if transport is None or transport.is_closing():
             return
         transport.write(response)
         # Closing at once would reset the connection if the client is still sending,
@@ -359,14 +359,15 @@ class ServerConnection(WebSocketConnection):
                 return
             transport.resume_reading()
             linger = self.close_timeout if self.close_timeout is not None else 5.0
-            self._linger_handle = self._loop.call_later(linger, self._linger_expired)
+            self._linger_handle = self.loop.call_later(linger, self._linger_expired)
         else:
             transport.close()
 
     def _linger_expired(self) -> None:
         self._linger_handle = None
-        if self._transport is not None and not self._lost:
-            self._transport.abort()
+        transport = self.transport
+        if transport is not None:
+            transport.abort()
 
     # -------------------------------------------------------- accept/reject
 
@@ -386,8 +387,8 @@ class ServerConnection(WebSocketConnection):
         self.subprotocol = handshake.subprotocol
         self.extensions = [extension.name for extension in handshake.extensions]
         self._handshake = None
-        transport = self._transport
-        if transport is None or self._lost or transport.is_closing() or self._phase != _WAITING:
+        transport = self.transport
+        if transport is None or transport.is_closing() or self._phase != _WAITING:
             self._server._handshake_finished(self)
             self.abort("connection lost before the handshake completed")
             return self
@@ -406,7 +407,7 @@ class ServerConnection(WebSocketConnection):
             self.subprotocol,
             self.extensions,
         )
-        self._open(handshake.connection, handshake.trailing_data)
+        self.handshake_complete(handshake.connection, handshake.trailing_data)
         return self
 
     def _reject(

@@ -3,8 +3,14 @@
 [`WebSocketConnection`][wsframe.asyncio.WebSocketConnection] is an `asyncio.Protocol`
 that drives a sans-IO [`Connection`][wsframe.Connection]: callbacks, not streams, so a
 received chunk is parsed in one pass and answered without extra task switches. The
-opening handshake belongs to subclasses (wsserver's server protocol, wsclient's client
-protocol); once it succeeds they call `_open()` and everything below takes over.
+opening handshake belongs to subclasses, the drivers (wsserver's server connection,
+wsclient's client connection): they receive its bytes in
+[`handshake_data_received()`][wsframe.asyncio.WebSocketConnection.handshake_data_received],
+and once it succeeds they call
+[`handshake_complete()`][wsframe.asyncio.WebSocketConnection.handshake_complete], after
+which everything below takes over. That, the `transport`, `loop` and `sansio`
+properties and the [`connection_closed()`][wsframe.asyncio.WebSocketConnection.connection_closed]
+hook are the whole contract between a driver and this class.
 
 Flow control, both ways:
 
@@ -377,9 +383,38 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         self.remote_address = transport.get_extra_info("peername")
         self.local_address = transport.get_extra_info("sockname")
 
-    def _open(self, protocol: Connection, trailing_data: bytes = b"") -> None:
-        """Switch from the handshake to WebSocket frames (called by subclasses)."""
-        self._protocol = protocol
+    # ------------------------------------------------------- driver contract
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop this connection runs on (the one running when it was made)."""
+        return self._loop
+
+    @property
+    def transport(self) -> asyncio.Transport | None:
+        """The transport, from `connection_made()` until the connection is lost; else None."""
+        return None if self._lost else self._transport
+
+    @property
+    def sansio(self) -> Connection | None:
+        """The sans-IO [`Connection`][wsframe.Connection] this driver runs, once the
+        opening handshake is complete (None before)."""
+        return self._protocol
+
+    def handshake_complete(self, connection: Connection, trailing_data: bytes = b"") -> None:
+        """Switch from the opening handshake to WebSocket frames: for drivers.
+
+        A subclass calls it once its handshake has succeeded, with the sans-IO
+        [`Connection`][wsframe.Connection] to run and the bytes that arrived after the
+        handshake (they are received before anything read later). From then on, reads go
+        to the connection, not to `handshake_data_received()`, and keepalive starts.
+
+        Raises:
+            InvalidState: the handshake was already complete.
+        """
+        if self._protocol is not None:
+            raise InvalidState("the opening handshake is already complete")
+        self._protocol = connection
         self._last_received = self._loop.time()
         if self.keepalive_interval is not None:
             self._keepalive_handle = self._loop.call_later(self.keepalive_interval, self._keepalive)
@@ -395,12 +430,12 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         view = self._read_view[:nbytes]
         protocol = self._protocol
         if protocol is None:
-            self._handshake_data(bytes(view))
+            self.handshake_data_received(bytes(view))
             return
         # data_received() inlined, the hot path of every read.
         self._last_received = self._clock()
         self._receive(protocol, bytes(view) if nbytes <= _COPY_READS_UP_TO else view)
-        if protocol._backlog:  # the same package: a property call less per read
+        if protocol.backlog:
             self._receive_backlog(protocol)
 
     def data_received(self, data: bytes | memoryview) -> None:
@@ -412,7 +447,7 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         """
         protocol = self._protocol
         if protocol is None:
-            self._handshake_data(bytes(data))
+            self.handshake_data_received(bytes(data))
             return
         self._last_received = self._clock()
         self._receive(protocol, data)
@@ -441,8 +476,8 @@ class WebSocketConnection(asyncio.BufferedProtocol):
             events = protocol.receive_data(data, max_events=room if room > 1 else 1)
         else:
             events = protocol.receive_data(data)
-        # Pongs and close replies: rare, so look before calling.
-        out = protocol.data_to_send() if protocol._out else b""  # the same package
+        # Pongs and close replies.
+        out = protocol.data_to_send()
         transport = self._transport
         if out and transport is not None and not self._lost:
             transport.write(out)
@@ -508,9 +543,15 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         self._backlog_scheduled = False
         self._update_reading()  # parses the backlog unless paused again meanwhile
 
-    def _handshake_data(self, data: bytes) -> None:  # pragma: no cover - overridden
-        """Receive handshake bytes; subclasses override this."""
-        raise NotImplementedError
+    def handshake_data_received(self, data: bytes) -> None:
+        """Bytes received before `handshake_complete()`: drivers override this.
+
+        A driver feeds them to its sans-IO handshake and writes the answer to
+        `transport`. The default refuses them: a connection whose handshake is not
+        driven by anyone is aborted.
+        """
+        self.logger.debug("connection %d: no driver for the opening handshake, aborting", self.id)
+        self.abort("no driver for the opening handshake")
 
     def eof_received(self) -> bool | None:
         """The peer closed its side: the connection is over."""
@@ -549,7 +590,7 @@ class WebSocketConnection(asyncio.BufferedProtocol):
             self._closed.set_result(None)
         if protocol is not None:
             self.logger.debug("connection %d closed: code %s %s", self.id, self.close_code, self.close_reason or "")
-        self._connection_closed()
+        self.connection_closed()
         # A closed transport is of no more use, and letting go of it frees this
         # connection without the cycle collector: asyncio's TLS transport keeps its
         # protocol, which keeps bound methods of ours (get_buffer, buffer_updated), so
@@ -557,8 +598,11 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         # cycle holding the TLS buffers (256 KiB each) until the next full collection.
         self._transport = None
 
-    def _connection_closed(self) -> None:
-        """Hook for subclasses, called once when the transport is closed."""
+    def connection_closed(self) -> None:
+        """Called once when the transport is closed, after every waiter was woken: for drivers.
+
+        `close_code` and `close_reason` are final by then. The default does nothing.
+        """
 
     def pause_writing(self) -> None:
         """The write buffer passed `write_limit`: senders wait until it drains.
@@ -988,7 +1032,7 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         if protocol is None:
             raise InvalidState("the opening handshake is not complete")
         if callback is not None:
-            if not protocol._assemble:  # the same package
+            if not protocol.assembles_fragments:
                 raise InvalidState("this connection delivers fragments: a message callback takes whole messages")
             if self._recv_waiter is not None:
                 raise InvalidState("a task is waiting in recv()")
