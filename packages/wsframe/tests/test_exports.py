@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import pathlib
 import subprocess
@@ -235,3 +236,35 @@ def test_import_loads_no_public_submodule() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONPATH": src}
     )
     assert result.stdout.strip() == "[]"
+
+
+def _repo_root() -> pathlib.Path | None:
+    root = pathlib.Path(__file__).resolve().parents[3]
+    return root if (root / "packages" / "wsserver").is_dir() else None
+
+
+def test_the_repository_imports_only_current_names() -> None:
+    # wskit's own code spells each name where it lives now: `from wsframe import X`
+    # and `wsframe.X` only for the curated top level.
+    root = _repo_root()
+    if root is None:
+        pytest.skip("not in the wskit repository")
+    offenders = []
+    for directory in ("packages", "conformance", "examples", "fuzzing", "bench", "stress"):
+        for path in sorted((root / directory).rglob("*.py")):
+            if "wsframe/src/wsframe" in path.as_posix() or path.name == "test_exports.py":
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.module == "wsframe" and node.level == 0:
+                    names = [alias.name for alias in node.names if alias.name != "*"]
+                elif (
+                    isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "wsframe"
+                ):
+                    names = [node.attr]
+                else:
+                    continue
+                for name in names:
+                    if name in FORMER_TOP_LEVEL - TOP_LEVEL:
+                        offenders.append(f"{path.relative_to(root)}:{node.lineno}: wsframe.{name}")
+    assert not offenders, "\n".join(offenders)
