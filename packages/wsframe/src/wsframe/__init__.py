@@ -198,6 +198,7 @@ _MOVED = {
 }
 
 if TYPE_CHECKING:
+    # For type checkers, the moved names as explicit re-exports.
     from . import close as close
     from . import cookies as cookies
     from . import extensions as extensions
@@ -205,204 +206,72 @@ if TYPE_CHECKING:
     from . import handshake as handshake
     from . import http as http
     from . import typing as typing
-    from .close import (
-        CLOSE_DESCRIPTIONS as CLOSE_DESCRIPTIONS,
-    )
-    from .close import (
-        MAX_CLOSE_REASON_BYTES as MAX_CLOSE_REASON_BYTES,
-    )
-    from .close import (
-        check_close_code as check_close_code,
-    )
-    from .close import (
-        decode_close_payload as decode_close_payload,
-    )
-    from .close import (
-        encode_close_payload as encode_close_payload,
-    )
-    from .close import (
-        is_valid_close_code as is_valid_close_code,
-    )
-    from .cookies import (
-        SameSite as SameSite,
-    )
-    from .cookies import (
-        SetCookie as SetCookie,
-    )
-    from .cookies import (
-        parse_cookie_header as parse_cookie_header,
-    )
-    from .extensions import (
-        RSV1 as RSV1,
-    )
-    from .extensions import (
-        RSV2 as RSV2,
-    )
-    from .extensions import (
-        RSV3 as RSV3,
-    )
-    from .extensions import (
-        ClientExtensionFactory as ClientExtensionFactory,
-    )
-    from .extensions import (
-        Extension as Extension,
-    )
-    from .extensions import (
-        ExtensionParameters as ExtensionParameters,
-    )
-    from .extensions import (
-        PerMessageDeflate as PerMessageDeflate,
-    )
-    from .extensions import (
-        ServerExtensionFactory as ServerExtensionFactory,
-    )
-    from .extensions import (
-        negotiate_client_extensions as negotiate_client_extensions,
-    )
-    from .extensions import (
-        negotiate_server_extensions as negotiate_server_extensions,
-    )
-    from .frames import (
-        CONTROL_OPCODES as CONTROL_OPCODES,
-    )
-    from .frames import (
-        DATA_OPCODES as DATA_OPCODES,
-    )
-    from .frames import (
-        MAX_CONTROL_PAYLOAD as MAX_CONTROL_PAYLOAD,
-    )
-    from .frames import (
-        Frame as Frame,
-    )
-    from .frames import (
-        FrameParser as FrameParser,
-    )
-    from .frames import (
-        Opcode as Opcode,
-    )
-    from .frames import (
-        Utf8Decoder as Utf8Decoder,
-    )
-    from .frames import (
-        apply_mask as apply_mask,
-    )
-    from .frames import (
-        apply_mask_python as apply_mask_python,
-    )
-    from .frames import (
-        check_frame_header as check_frame_header,
-    )
-    from .frames import (
-        encode_frame as encode_frame,
-    )
-    from .frames import (
-        frame_header as frame_header,
-    )
-    from .frames import (
-        is_valid_utf8 as is_valid_utf8,
-    )
-    from .handshake import (
-        DEFAULT_MAX_EARLY_DATA as DEFAULT_MAX_EARLY_DATA,
-    )
-    from .handshake import (
-        SUPPORTED_VERSIONS as SUPPORTED_VERSIONS,
-    )
-    from .handshake import (
-        WEBSOCKET_GUID as WEBSOCKET_GUID,
-    )
-    from .handshake import (
-        OpeningRequest as OpeningRequest,
-    )
-    from .handshake import (
-        accept_key as accept_key,
-    )
-    from .handshake import (
-        build_accept_response as build_accept_response,
-    )
-    from .handshake import (
-        build_reject_response as build_reject_response,
-    )
-    from .handshake import (
-        build_request as build_request,
-    )
-    from .handshake import (
-        check_request as check_request,
-    )
-    from .handshake import (
-        check_response as check_response,
-    )
-    from .handshake import (
-        generate_key as generate_key,
-    )
-    from .handshake import (
-        is_upgrade_request as is_upgrade_request,
-    )
-    from .http import (
-        DEFAULT_MAX_BODY_SIZE as DEFAULT_MAX_BODY_SIZE,
-    )
-    from .http import (
-        DEFAULT_MAX_HEAD_SIZE as DEFAULT_MAX_HEAD_SIZE,
-    )
-    from .http import (
-        DEFAULT_MAX_HEADER_COUNT as DEFAULT_MAX_HEADER_COUNT,
-    )
-    from .http import (
-        DEFAULT_MAX_HEADER_LINE_SIZE as DEFAULT_MAX_HEADER_LINE_SIZE,
-    )
-    from .http import (
-        DEFAULT_MAX_START_LINE_SIZE as DEFAULT_MAX_START_LINE_SIZE,
-    )
-    from .http import (
-        ExtensionHeader as ExtensionHeader,
-    )
-    from .http import (
-        HeadersLike as HeadersLike,
-    )
-    from .http import (
-        HttpRequest as HttpRequest,
-    )
-    from .http import (
-        HttpResponse as HttpResponse,
-    )
-    from .http import (
-        RequestParser as RequestParser,
-    )
-    from .http import (
-        ResponseParser as ResponseParser,
-    )
-    from .http import (
-        format_extension_header as format_extension_header,
-    )
-    from .http import (
-        format_subprotocol_header as format_subprotocol_header,
-    )
-    from .http import (
-        is_token as is_token,
-    )
-    from .http import (
-        parse_extension_header as parse_extension_header,
-    )
-    from .http import (
-        parse_subprotocol_header as parse_subprotocol_header,
-    )
-    from .http import (
-        parse_token_list as parse_token_list,
-    )
-    from .http import (
-        reason_phrase as reason_phrase,
-    )
-    from .http import (
-        serialize_request as serialize_request,
-    )
-    from .http import (
-        serialize_response as serialize_response,
-    )
-    from .typing import (
-        BytesLike as BytesLike,
-    )
-    from .typing import (
-        Data as Data,
-    )
+    from .close import CLOSE_DESCRIPTIONS as CLOSE_DESCRIPTIONS
+    from .close import MAX_CLOSE_REASON_BYTES as MAX_CLOSE_REASON_BYTES
+    from .close import check_close_code as check_close_code
+    from .close import decode_close_payload as decode_close_payload
+    from .close import encode_close_payload as encode_close_payload
+    from .close import is_valid_close_code as is_valid_close_code
+    from .cookies import SameSite as SameSite
+    from .cookies import SetCookie as SetCookie
+    from .cookies import parse_cookie_header as parse_cookie_header
+    from .extensions import RSV1 as RSV1
+    from .extensions import RSV2 as RSV2
+    from .extensions import RSV3 as RSV3
+    from .extensions import ClientExtensionFactory as ClientExtensionFactory
+    from .extensions import Extension as Extension
+    from .extensions import ExtensionParameters as ExtensionParameters
+    from .extensions import PerMessageDeflate as PerMessageDeflate
+    from .extensions import ServerExtensionFactory as ServerExtensionFactory
+    from .extensions import negotiate_client_extensions as negotiate_client_extensions
+    from .extensions import negotiate_server_extensions as negotiate_server_extensions
+    from .frames import CONTROL_OPCODES as CONTROL_OPCODES
+    from .frames import DATA_OPCODES as DATA_OPCODES
+    from .frames import MAX_CONTROL_PAYLOAD as MAX_CONTROL_PAYLOAD
+    from .frames import Frame as Frame
+    from .frames import FrameParser as FrameParser
+    from .frames import Opcode as Opcode
+    from .frames import Utf8Decoder as Utf8Decoder
+    from .frames import apply_mask as apply_mask
+    from .frames import apply_mask_python as apply_mask_python
+    from .frames import check_frame_header as check_frame_header
+    from .frames import encode_frame as encode_frame
+    from .frames import frame_header as frame_header
+    from .frames import is_valid_utf8 as is_valid_utf8
+    from .handshake import DEFAULT_MAX_EARLY_DATA as DEFAULT_MAX_EARLY_DATA
+    from .handshake import SUPPORTED_VERSIONS as SUPPORTED_VERSIONS
+    from .handshake import WEBSOCKET_GUID as WEBSOCKET_GUID
+    from .handshake import OpeningRequest as OpeningRequest
+    from .handshake import accept_key as accept_key
+    from .handshake import build_accept_response as build_accept_response
+    from .handshake import build_reject_response as build_reject_response
+    from .handshake import build_request as build_request
+    from .handshake import check_request as check_request
+    from .handshake import check_response as check_response
+    from .handshake import generate_key as generate_key
+    from .handshake import is_upgrade_request as is_upgrade_request
+    from .http import DEFAULT_MAX_BODY_SIZE as DEFAULT_MAX_BODY_SIZE
+    from .http import DEFAULT_MAX_HEAD_SIZE as DEFAULT_MAX_HEAD_SIZE
+    from .http import DEFAULT_MAX_HEADER_COUNT as DEFAULT_MAX_HEADER_COUNT
+    from .http import DEFAULT_MAX_HEADER_LINE_SIZE as DEFAULT_MAX_HEADER_LINE_SIZE
+    from .http import DEFAULT_MAX_START_LINE_SIZE as DEFAULT_MAX_START_LINE_SIZE
+    from .http import ExtensionHeader as ExtensionHeader
+    from .http import HeadersLike as HeadersLike
+    from .http import HttpRequest as HttpRequest
+    from .http import HttpResponse as HttpResponse
+    from .http import RequestParser as RequestParser
+    from .http import ResponseParser as ResponseParser
+    from .http import format_extension_header as format_extension_header
+    from .http import format_subprotocol_header as format_subprotocol_header
+    from .http import is_token as is_token
+    from .http import parse_extension_header as parse_extension_header
+    from .http import parse_subprotocol_header as parse_subprotocol_header
+    from .http import parse_token_list as parse_token_list
+    from .http import reason_phrase as reason_phrase
+    from .http import serialize_request as serialize_request
+    from .http import serialize_response as serialize_response
+    from .typing import BytesLike as BytesLike
+    from .typing import Data as Data
 else:
 
     def __getattr__(name: str) -> Any:
