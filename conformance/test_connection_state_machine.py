@@ -31,13 +31,13 @@ from wsframe import (
     ConnectionFailed,
     ConnectionOptions,
     InvalidState,
-    PerMessageDeflate,
     Ping,
     Pong,
     Role,
     State,
     TextMessage,
 )
+from wsframe.extensions import PerMessageDeflate
 
 SIDES = st.sampled_from(["client", "server"])
 CLOSE_CODES = st.sampled_from([None, 1000, 1001, 1003, 1008, 1011, 3000, 4999])

@@ -19,16 +19,12 @@ from wsframe import (
     ConnectionFailed,
     ConnectionOptions,
     Fragment,
-    Frame,
-    FrameParser,
     InvalidData,
-    Opcode,
     Role,
     TextMessage,
-    Utf8Decoder,
-    apply_mask_python,
-    encode_frame,
 )
+from wsframe.extensions import negotiate_client_extensions, negotiate_server_extensions
+from wsframe.frames import Frame, FrameParser, Opcode, Utf8Decoder, apply_mask_python, encode_frame
 
 try:
     from wsframe._speedups import apply_mask as apply_mask_c
@@ -326,10 +322,10 @@ class TestPermessageDeflate:
             client_max_window_bits=client_bits,
             min_size=0,
         )
-        answers, server_extensions = wsframe.negotiate_server_extensions(
+        answers, server_extensions = negotiate_server_extensions(
             [(client_factory.name, client_factory.offer())], [server_factory]
         )
-        client_extensions = wsframe.negotiate_client_extensions(answers, [client_factory])
+        client_extensions = negotiate_client_extensions(answers, [client_factory])
         assert len(server_extensions) == len(client_extensions) == 1
         options = ConnectionOptions(fragmentation_threshold=threshold)
         client = Connection(Role.CLIENT, options, extensions=client_extensions)

@@ -18,7 +18,9 @@ import zlib
 import atheris
 
 with atheris.instrument_imports():
-    from wsframe import Frame, Opcode, PerMessageDeflate, ProtocolError
+    from wsframe import ProtocolError
+    from wsframe.extensions import PerMessageDeflate
+    from wsframe.frames import Frame, Opcode
 
 LIMITS = [0, 1, 16, 100, 1000, 65536, None, 7]
 WINDOW_BITS = [8, 9, 12, 15]

@@ -34,8 +34,6 @@ with atheris.instrument_imports():
         ConnectionFailed,
         ConnectionOptions,
         Fragment,
-        FrameParser,
-        PerMessageDeflate,
         Ping,
         Pong,
         ProtocolError,
@@ -43,6 +41,8 @@ with atheris.instrument_imports():
         State,
         TextMessage,
     )
+    from wsframe.extensions import PerMessageDeflate
+    from wsframe.frames import FrameParser
 
 # Large messages go through the C Assembler (received straight into their bytes) from
 # 64 KiB on; lowered here so that the fuzzer's small inputs take that path too, where

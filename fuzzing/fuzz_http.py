@@ -19,15 +19,13 @@ from typing import Any
 import atheris
 
 with atheris.instrument_imports():
-    from wsframe import (
-        HandshakeError,
+    from wsframe import HandshakeError, ServerPerMessageDeflate
+    from wsframe.cookies import parse_cookie_header
+    from wsframe.extensions import negotiate_server_extensions
+    from wsframe.handshake import check_request, check_response
+    from wsframe.http import (
         RequestParser,
         ResponseParser,
-        ServerPerMessageDeflate,
-        check_request,
-        check_response,
-        negotiate_server_extensions,
-        parse_cookie_header,
         parse_extension_header,
         parse_subprotocol_header,
         parse_token_list,

@@ -9,8 +9,9 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
-from wsframe import Frame, Opcode, PerMessageDeflate, frame_header
 from wsframe._mask import apply_mask
+from wsframe.extensions import PerMessageDeflate
+from wsframe.frames import Frame, Opcode, frame_header
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 MASK = b"\x37\xfa\x21\x3d"

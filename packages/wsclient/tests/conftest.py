@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from wsframe import accept_key
+from wsframe.handshake import accept_key
 
 TEST_TIMEOUT = 30.0
 

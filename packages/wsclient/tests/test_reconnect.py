@@ -25,7 +25,8 @@ from wsclient import (
     reconnecting,
 )
 from wsclient._reconnect import _retry_after
-from wsframe import Headers, HttpResponse, State
+from wsframe import Headers, State
+from wsframe.http import HttpResponse
 
 Server = Callable[..., AbstractAsyncContextManager[int]]
 

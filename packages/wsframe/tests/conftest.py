@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-from wsframe import Connection, ConnectionOptions, Frame, FrameParser, Role
+from wsframe import Connection, ConnectionOptions, Role
+from wsframe.frames import Frame, FrameParser
 
 #: The masking key of RFC 6455 section 5.7's masked examples.
 MASK = b"\x37\xfa\x21\x3d"

@@ -8,12 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wsframe import (
+from wsframe import CloseCode, InvalidData, ProtocolError
+from wsframe.close import (
     CLOSE_DESCRIPTIONS,
     MAX_CLOSE_REASON_BYTES,
-    CloseCode,
-    InvalidData,
-    ProtocolError,
     check_close_code,
     decode_close_payload,
     encode_close_payload,

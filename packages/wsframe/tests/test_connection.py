@@ -24,11 +24,9 @@ from wsframe import (
     ConnectionOptions,
     Event,
     Fragment,
-    Frame,
     InvalidData,
     InvalidState,
     MessageTooBig,
-    Opcode,
     Ping,
     Pong,
     ProtocolError,
@@ -36,6 +34,7 @@ from wsframe import (
     State,
     TextMessage,
 )
+from wsframe.frames import Frame, Opcode
 
 MASK = b"\x37\xfa\x21\x3d"
 TEXT, BINARY, CONT, CLOSE, PING, PONG = 1, 2, 0, 8, 9, 10

@@ -9,33 +9,33 @@ from typing import Any
 import pytest
 
 from wsframe import (
-    RSV1,
-    RSV2,
-    RSV3,
     BinaryMessage,
-    ClientExtensionFactory,
     Connection,
     ConnectionFailed,
     ConnectionOptions,
     Event,
-    Extension,
-    ExtensionParameters,
     Fragment,
-    Frame,
-    FrameParser,
     HandshakeError,
     InvalidData,
     MessageTooBig,
     NegotiationError,
-    Opcode,
     Ping,
     ProtocolError,
     Role,
-    ServerExtensionFactory,
     TextMessage,
+)
+from wsframe.extensions import (
+    RSV1,
+    RSV2,
+    RSV3,
+    ClientExtensionFactory,
+    Extension,
+    ExtensionParameters,
+    ServerExtensionFactory,
     negotiate_client_extensions,
     negotiate_server_extensions,
 )
+from wsframe.frames import Frame, FrameParser, Opcode
 
 MASK = b"\x37\xfa\x21\x3d"
 FrameFn = Callable[..., bytes]

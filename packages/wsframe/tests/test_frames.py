@@ -8,20 +8,19 @@ from typing import ClassVar
 
 import pytest
 
-from wsframe import (
+from wsframe import MessageTooBig, ProtocolError
+from wsframe._frames import decode_header
+from wsframe.frames import (
     CONTROL_OPCODES,
     DATA_OPCODES,
     MAX_CONTROL_PAYLOAD,
     Frame,
     FrameParser,
-    MessageTooBig,
     Opcode,
-    ProtocolError,
     check_frame_header,
     encode_frame,
     frame_header,
 )
-from wsframe._frames import decode_header
 
 MASK = b"\x37\xfa\x21\x3d"
 

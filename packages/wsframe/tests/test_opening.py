@@ -11,15 +11,11 @@ import pytest
 
 import wsframe
 from wsframe import (
-    DEFAULT_MAX_EARLY_DATA,
     BinaryMessage,
     ClientHandshake,
     ClientPerMessageDeflate,
     Connection,
     ConnectionOptions,
-    Extension,
-    ExtensionParameters,
-    Frame,
     HandshakeError,
     HandshakeEvent,
     HandshakeInvalid,
@@ -27,20 +23,18 @@ from wsframe import (
     HttpRequestReceived,
     InvalidState,
     NegotiationError,
-    Opcode,
     RequestReceived,
-    ResponseParser,
     ResponseReceived,
     Role,
-    ServerExtensionFactory,
     ServerHandshake,
     ServerPerMessageDeflate,
-    SetCookie,
     TextMessage,
-    accept_key,
-    build_request,
-    encode_frame,
 )
+from wsframe.cookies import SetCookie
+from wsframe.extensions import Extension, ExtensionParameters, ServerExtensionFactory
+from wsframe.frames import Frame, Opcode, encode_frame
+from wsframe.handshake import DEFAULT_MAX_EARLY_DATA, accept_key, build_request
+from wsframe.http import HttpResponse, ResponseParser
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 ACCEPT = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
@@ -72,7 +66,7 @@ def events(handshake: ServerHandshake | ClientHandshake) -> list[HandshakeEvent]
     return list(iter(handshake.next_event, None))
 
 
-def parse(data: bytes) -> wsframe.HttpResponse:
+def parse(data: bytes) -> HttpResponse:
     parser = ResponseParser()
     response = parser.feed(data)
     if response is None:
@@ -259,7 +253,7 @@ class TestServerAccept:
 
 
 class TestServerRefusals:
-    def refused(self, data: bytes, **kwargs: object) -> tuple[HandshakeError, wsframe.HttpResponse]:
+    def refused(self, data: bytes, **kwargs: object) -> tuple[HandshakeError, HttpResponse]:
         handshake = ServerHandshake(**kwargs)  # type: ignore[arg-type]
         handshake.receive_data(data)
         (event,) = events(handshake)

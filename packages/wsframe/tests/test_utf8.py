@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wsframe import InvalidData, Utf8Decoder, is_valid_utf8
+from wsframe import InvalidData
+from wsframe.frames import Utf8Decoder, is_valid_utf8
 
 # Allowed range of the second byte for each lead byte; later bytes are always 80-BF.
 _SECOND: dict[int, tuple[int, int, int]] = {}  # lead -> (low, high, continuation bytes)

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 import wsframe
+import wsframe.cookies
 import wsserver
 
 
@@ -21,7 +22,7 @@ def test_reexports_are_the_same_objects() -> None:
         "Fragment",
     ):
         assert getattr(wsserver, name) is getattr(wsframe, name)
-    assert wsserver.SetCookie is wsframe.SetCookie
+    assert wsserver.SetCookie is wsframe.cookies.SetCookie
     assert wsserver.ServerPerMessageDeflate is wsframe.ServerPerMessageDeflate
 
 

@@ -35,7 +35,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from wsframe import ConnectionClosed, Headers, State, WebSocketError, check_close_code
+from wsframe import ConnectionClosed, Headers, State, WebSocketError
+from wsframe.close import check_close_code
 
 from ._client import ClientConnection, WebSocketClient
 from ._errors import HandshakeFailed

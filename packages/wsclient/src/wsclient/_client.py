@@ -27,7 +27,6 @@ from typing import Any, Final, TypeAlias, TypeVar, cast
 
 from wsframe import (
     DEFAULT_FRAGMENTATION_THRESHOLD,
-    ClientExtensionFactory,
     ClientHandshake,
     ClientPerMessageDeflate,
     ConnectionOptions,
@@ -35,11 +34,6 @@ from wsframe import (
     HandshakeInvalid,
     HandshakeState,
     Headers,
-    HeadersLike,
-    HttpResponse,
-    ResponseParser,
-    is_token,
-    serialize_request,
 )
 from wsframe.asyncio import (
     DEFAULT_CLOSE_TIMEOUT,
@@ -49,6 +43,8 @@ from wsframe.asyncio import (
     DEFAULT_WRITE_LIMIT,
     WebSocketConnection,
 )
+from wsframe.extensions import ClientExtensionFactory
+from wsframe.http import HeadersLike, HttpResponse, ResponseParser, is_token, serialize_request
 
 from ._errors import HandshakeFailed, HandshakeInterrupted, OpenTimeout, ProxyError, RedirectError
 from ._url import ProxyURL, WebSocketURL, parse_proxy_url, parse_url, proxy_from_environment
@@ -162,7 +158,7 @@ class ClientConnection(WebSocketConnection):
             logger=logger if logger is not None else logging.getLogger("wsclient"),
         )
         # `request` is the client's handshake; request bytes built with
-        # wsframe.build_request (and their key, subprotocols and factories) also do.
+        # wsframe.handshake.build_request (and their key, subprotocols and factories) also do.
         if isinstance(request, ClientHandshake):
             handshake = request
         else:

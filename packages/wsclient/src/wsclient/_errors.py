@@ -30,7 +30,8 @@ WebSocketError`` every failure wskit detected itself. `HandshakeFailed` is never
 
 from __future__ import annotations
 
-from wsframe import HandshakeError, Headers, HttpResponse, WebSocketError
+from wsframe import HandshakeError, Headers, WebSocketError
+from wsframe.http import HttpResponse
 
 __all__ = [
     "HandshakeFailed",

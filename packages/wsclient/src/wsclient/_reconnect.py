@@ -32,7 +32,8 @@ import ssl
 from collections.abc import AsyncGenerator, Callable
 from typing import Any, Final
 
-from wsframe import HeadersLike, State
+from wsframe import State
+from wsframe.http import HeadersLike
 
 from ._client import ClientConnection, Protocols, WebSocketClient, split_arguments
 from ._errors import HandshakeFailed, ProxyError, RedirectError

@@ -32,7 +32,8 @@ import types
 from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, Protocol, TypeAlias, runtime_checkable
 
-from wsframe import ConnectionClosed, HeadersLike, InvalidState, WebSocketError, is_token
+from wsframe import ConnectionClosed, InvalidState, WebSocketError
+from wsframe.http import HeadersLike, is_token
 
 from ._client import ClientConnection, WebSocketClient, split_arguments
 from ._url import WebSocketURL, parse_url

@@ -37,8 +37,9 @@ import weakref
 from collections.abc import Coroutine, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from wsframe import ConnectionClosedOK, HeadersLike, HttpResponse, State
+from wsframe import ConnectionClosedOK, State
 from wsframe.asyncio import Data
+from wsframe.http import HeadersLike, HttpResponse
 
 from ._client import ClientConnection, WebSocketClient, split_arguments
 

@@ -3,10 +3,10 @@
 An extension has two halves:
 
 * a *factory*, which takes part in the opening handshake: a
-  [`ClientExtensionFactory`][wsframe.ClientExtensionFactory] offers parameters and checks
-  the server's answer; a [`ServerExtensionFactory`][wsframe.ServerExtensionFactory]
+  [`ClientExtensionFactory`][wsframe.extensions.ClientExtensionFactory] offers parameters and checks
+  the server's answer; a [`ServerExtensionFactory`][wsframe.extensions.ServerExtensionFactory]
   answers one of the client's offers;
-* an [`Extension`][wsframe.Extension], made by the factory for one connection once
+* an [`Extension`][wsframe.extensions.Extension], made by the factory for one connection once
   negotiated, which transforms the data frames that connection sends and receives and
   claims the RSV bits it uses.
 
@@ -15,7 +15,7 @@ outgoing data frame, and in reverse order on every incoming one. Control frames 
 through extensions (RFC 7692 section 6.1 forbids compressing them, and RSV bits on a
 control frame are always a protocol error).
 
-Contract for outgoing messages: the connection calls [`encode`][wsframe.Extension.encode]
+Contract for outgoing messages: the connection calls [`encode`][wsframe.extensions.Extension.encode]
 on each data frame *before* splitting it for `fragmentation_threshold`. When it splits an
 encoded frame, the first piece carries the encoded frame's RSV bits and the continuation
 pieces carry none. That is what per-message extensions such as permessage-deflate need.
@@ -168,7 +168,7 @@ def negotiate_server_extensions(
 
     Returns:
         The answers for the response header (format them with
-        [`format_extension_header`][wsframe.format_extension_header]) and the extensions
+        [`format_extension_header`][wsframe.http.format_extension_header]) and the extensions
         to hand to the connection, in order.
 
     Raises:

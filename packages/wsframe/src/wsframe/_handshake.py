@@ -1,10 +1,10 @@
 """The opening handshake (RFC 6455 section 4), both roles, protocol versions 13 and 8.
 
-Server side: parse the request head with a [`RequestParser`][wsframe.RequestParser],
-route it with [`is_upgrade_request`][wsframe.is_upgrade_request], validate it with
-[`check_request`][wsframe.check_request], then answer with
-[`build_accept_response`][wsframe.build_accept_response] or
-[`build_reject_response`][wsframe.build_reject_response]. A
+Server side: parse the request head with a [`RequestParser`][wsframe.http.RequestParser],
+route it with [`is_upgrade_request`][wsframe.handshake.is_upgrade_request], validate it with
+[`check_request`][wsframe.handshake.check_request], then answer with
+[`build_accept_response`][wsframe.handshake.build_accept_response] or
+[`build_reject_response`][wsframe.handshake.build_reject_response]. A
 [`HandshakeError`][wsframe.HandshakeError] carries the status and headers to refuse with::
 
     try:
@@ -12,10 +12,10 @@ route it with [`is_upgrade_request`][wsframe.is_upgrade_request], validate it wi
     except HandshakeError as exc:
         writer.write(build_reject_response(exc.status, str(exc), exc.headers))
 
-Client side: [`generate_key`][wsframe.generate_key], then
-[`build_request`][wsframe.build_request]; parse the answer with a
-[`ResponseParser`][wsframe.ResponseParser] and check it with
-[`check_response`][wsframe.check_response].
+Client side: [`generate_key`][wsframe.handshake.generate_key], then
+[`build_request`][wsframe.handshake.build_request]; parse the answer with a
+[`ResponseParser`][wsframe.http.ResponseParser] and check it with
+[`check_response`][wsframe.handshake.check_response].
 
 Version 8 (hybi-10, the draft some old clients still speak) differs from 13 only in
 the name of the origin header: `Sec-WebSocket-Origin` instead of `Origin`.
@@ -147,7 +147,7 @@ class OpeningRequest:
             with the origins you trust before accepting.
         subprotocols: the offered subprotocols in the client's order, original case.
         extensions: the parsed extension offers, for
-            [`negotiate_server_extensions`][wsframe.negotiate_server_extensions].
+            [`negotiate_server_extensions`][wsframe.extensions.negotiate_server_extensions].
         cookies: the ``(name, value)`` pairs of the `Cookie` header, not decoded.
         headers: every request header.
         request: the parsed request.
@@ -172,7 +172,7 @@ def is_upgrade_request(request: HttpRequest) -> bool:
 
     True when an `Upgrade` header lists ``websocket`` (in any case). A server routes
     other requests to its plain HTTP handler; for these it calls
-    [`check_request`][wsframe.check_request], which validates everything else.
+    [`check_request`][wsframe.handshake.check_request], which validates everything else.
 
     Args:
         request: a parsed request.
@@ -222,7 +222,7 @@ def check_request(request: HttpRequest) -> OpeningRequest:
     Cookies are parsed leniently and never cause a failure.
 
     Args:
-        request: a request from a [`RequestParser`][wsframe.RequestParser].
+        request: a request from a [`RequestParser`][wsframe.http.RequestParser].
 
     Returns:
         The validated request.
@@ -337,7 +337,7 @@ def build_accept_response(
             compared case-insensitively, and the response echoes the client's spelling.
             None sends no `Sec-WebSocket-Protocol`.
         extensions: the `Sec-WebSocket-Extensions` value, as
-            [`format_extension_header`][wsframe.format_extension_header] builds it.
+            [`format_extension_header`][wsframe.http.format_extension_header] builds it.
         origin: for a version 8 client, sent as `Sec-WebSocket-Origin`, as that draft
             requires. Ignored for version 13: RFC 6455 has no origin response header
             (WebSocket-Node sent a non-standard `Origin`; wskit does not).
@@ -451,11 +451,11 @@ def build_request(
         host: the `Host` value: the host, with ``:port`` when not the scheme's default.
             A `Host` in `headers` replaces it.
         target: the resource: path and query, such as ``"/chat?room=1"``.
-        key: from [`generate_key`][wsframe.generate_key].
+        key: from [`generate_key`][wsframe.handshake.generate_key].
         version: 13, or 8 for servers that only speak that draft.
         subprotocols: subprotocols to offer, preferred first; distinct tokens.
         extensions: the `Sec-WebSocket-Extensions` value to offer, as
-            [`format_extension_header`][wsframe.format_extension_header] builds it.
+            [`format_extension_header`][wsframe.http.format_extension_header] builds it.
         origin: sent as `Origin` (version 13) or `Sec-WebSocket-Origin` (version 8).
         headers: extra headers (cookies, authorization...); `Upgrade`, `Connection`,
             `Content-Length`, `Transfer-Encoding` and `Sec-WebSocket-*` are refused;
@@ -519,14 +519,14 @@ def check_response(
     decides whether that is acceptable.
 
     Args:
-        response: the response from a [`ResponseParser`][wsframe.ResponseParser].
+        response: the response from a [`ResponseParser`][wsframe.http.ResponseParser].
         key: the `Sec-WebSocket-Key` sent.
         subprotocols: the subprotocols offered.
 
     Returns:
         The chosen subprotocol (None when the server chose none) and the parsed
         `Sec-WebSocket-Extensions` answer, for
-        [`negotiate_client_extensions`][wsframe.negotiate_client_extensions].
+        [`negotiate_client_extensions`][wsframe.extensions.negotiate_client_extensions].
 
     Raises:
         HandshakeError: the status is not 101, or the response is not a valid

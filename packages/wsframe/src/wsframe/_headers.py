@@ -234,8 +234,8 @@ def format_extension_header(extensions: Sequence[tuple[str, Sequence[tuple[str, 
 
     Args:
         extensions: ``[(name, [(param, value or None), ...]), ...]``, as
-            [`parse_extension_header`][wsframe.parse_extension_header] returns or
-            [`negotiate_server_extensions`][wsframe.negotiate_server_extensions] answers.
+            [`parse_extension_header`][wsframe.http.parse_extension_header] returns or
+            [`negotiate_server_extensions`][wsframe.extensions.negotiate_server_extensions] answers.
 
     Returns:
         The value, such as ``"permessage-deflate; client_max_window_bits=10"``.

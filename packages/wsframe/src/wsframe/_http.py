@@ -29,7 +29,7 @@ version other than 1.x gets 505. Empty lines before the request line are skipped
 (section 3.5) and count toward ``max_head_size``. Values are decoded as ISO-8859-1 and
 stripped of surrounding spaces and tabs.
 
-For a [`ResponseParser`][wsframe.ResponseParser], the status of a
+For a [`ResponseParser`][wsframe.http.ResponseParser], the status of a
 [`HandshakeError`][wsframe.HandshakeError] only classifies the failure (400 malformed,
 431 too large, 505 version): the server did not send it.
 """
@@ -69,7 +69,7 @@ DEFAULT_MAX_HEADER_COUNT = 128
 DEFAULT_MAX_HEAD_SIZE = 16 * 1024
 #: Longest single header line, without its line end: 8 KiB.
 DEFAULT_MAX_HEADER_LINE_SIZE = 8 * 1024
-#: Largest response body kept by a [`ResponseParser`][wsframe.ResponseParser]: 64 KiB.
+#: Largest response body kept by a [`ResponseParser`][wsframe.http.ResponseParser]: 64 KiB.
 DEFAULT_MAX_BODY_SIZE = 64 * 1024
 
 # Longest chunk-size line (size and chunk extensions) of a chunked body.
@@ -597,11 +597,11 @@ class _HeadParser:
 class RequestParser(_HeadParser):
     """Parse a request head incrementally (the server side of the opening handshake).
 
-    Feed it the bytes read from the connection until [`feed`][wsframe.RequestParser.feed]
+    Feed it the bytes read from the connection until [`feed`][wsframe.http.RequestParser.feed]
     returns the request. Bytes that arrived after the head are in
-    [`trailing_data`][wsframe.RequestParser.trailing_data]. A request body is not read:
+    [`trailing_data`][wsframe.http.RequestParser.trailing_data]. A request body is not read:
     a handler of plain HTTP requests finds it at the start of `trailing_data`
-    ([`check_request`][wsframe.check_request] refuses upgrade requests with a body).
+    ([`check_request`][wsframe.handshake.check_request] refuses upgrade requests with a body).
 
     Args:
         max_start_line_size: longest request line; above it, status 414.
@@ -674,12 +674,12 @@ class ResponseParser(_HeadParser):
     """Parse a response incrementally (the client side of the opening handshake).
 
     A 101 response ends with its head: the bytes after it are the first WebSocket
-    frames, in [`trailing_data`][wsframe.ResponseParser.trailing_data]. Other responses
+    frames, in [`trailing_data`][wsframe.http.ResponseParser.trailing_data]. Other responses
     are read with their body, so that a client can report a refusal: 1xx (other than
     101), 204 and 304 have none; a `Transfer-Encoding` ending in ``chunked`` is decoded
     (chunk extensions and trailers are discarded); a `Content-Length` gives the size;
     otherwise the body lasts until the connection closes: call
-    [`feed_eof`][wsframe.ResponseParser.feed_eof] then. A body longer than
+    [`feed_eof`][wsframe.http.ResponseParser.feed_eof] then. A body longer than
     `max_body_size` is cut there and the response returned at once with
     `body_truncated` set; the rest of the body is never buffered. The parser returns
     the first response it reads, interim 1xx responses included.

@@ -376,7 +376,7 @@ class ServerHandshake:
         Raises:
             ValueError: the subprotocol was not offered, a cookie name repeats, or a
                 header is invalid or reserved; the request stays pending.
-            TypeError: a cookie is not a [`SetCookie`][wsframe.SetCookie].
+            TypeError: a cookie is not a [`SetCookie`][wsframe.cookies.SetCookie].
             InvalidState: no request is pending.
         """
         request = self.request
@@ -553,7 +553,7 @@ class ClientHandshake:
         subprotocols: the subprotocols to offer, preferred first.
         extensions: the extensions to offer, in order.
         origin: sent as `Origin` (version 13) or `Sec-WebSocket-Origin` (version 8).
-        headers: extra request headers, as [`build_request`][wsframe.build_request] takes.
+        headers: extra request headers, as [`build_request`][wsframe.handshake.build_request] takes.
         options: the options of the [`Connection`][wsframe.Connection] handed over.
         max_start_line_size: longest status line, in bytes (an error above); None: no limit.
         max_header_count: most header lines; None: no limit.
@@ -651,7 +651,7 @@ class ClientHandshake:
         extensions: Sequence[ClientExtensionFactory] = (),
         options: ConnectionOptions | None = None,
     ) -> ClientHandshake:
-        """A handshake for a request already built with [`build_request`][wsframe.build_request].
+        """A handshake for a request already built with [`build_request`][wsframe.handshake.build_request].
 
         The request is sent as given; the answer is checked against `key`, the offered
         `subprotocols` and the `extensions` whose offers the request carries, and read

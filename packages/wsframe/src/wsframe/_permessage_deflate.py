@@ -2,7 +2,7 @@
 
 Three public classes:
 
-* [`PerMessageDeflate`][wsframe.PerMessageDeflate], the negotiated extension of one
+* [`PerMessageDeflate`][wsframe.extensions.PerMessageDeflate], the negotiated extension of one
   connection: it compresses outgoing messages and decompresses incoming ones;
 * [`ClientPerMessageDeflate`][wsframe.ClientPerMessageDeflate], which offers the
   extension in a client's handshake and checks the server's answer;
@@ -428,9 +428,9 @@ class ClientPerMessageDeflate(ClientExtensionFactory):
             this client's window, an int from 9 to 15 to announce that this client will
             not exceed it, False not to mention the parameter (the client then
             compresses with 15 bits).
-        compress_level: passed to [`PerMessageDeflate`][wsframe.PerMessageDeflate].
-        mem_level: passed to [`PerMessageDeflate`][wsframe.PerMessageDeflate].
-        min_size: passed to [`PerMessageDeflate`][wsframe.PerMessageDeflate].
+        compress_level: passed to [`PerMessageDeflate`][wsframe.extensions.PerMessageDeflate].
+        mem_level: passed to [`PerMessageDeflate`][wsframe.extensions.PerMessageDeflate].
+        min_size: passed to [`PerMessageDeflate`][wsframe.extensions.PerMessageDeflate].
 
     Raises:
         ValueError: a setting out of its range (window bits 8 are refused: zlib cannot
@@ -555,9 +555,9 @@ class ServerPerMessageDeflate(ServerExtensionFactory):
             the others may use 15 bits, which this server then decompresses (about
             40 KiB per connection instead of 12 KiB, or nothing between messages with
             `client_no_context_takeover`).
-        compress_level: passed to [`PerMessageDeflate`][wsframe.PerMessageDeflate].
-        mem_level: passed to [`PerMessageDeflate`][wsframe.PerMessageDeflate].
-        min_size: passed to [`PerMessageDeflate`][wsframe.PerMessageDeflate].
+        compress_level: passed to [`PerMessageDeflate`][wsframe.extensions.PerMessageDeflate].
+        mem_level: passed to [`PerMessageDeflate`][wsframe.extensions.PerMessageDeflate].
+        min_size: passed to [`PerMessageDeflate`][wsframe.extensions.PerMessageDeflate].
 
     Raises:
         ValueError: a setting out of its range (window bits 8 are refused: zlib cannot

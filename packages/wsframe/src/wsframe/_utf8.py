@@ -5,7 +5,7 @@ incremental decoder already rejects most invalid sequences at the first byte tha
 them invalid, even when the sequence is not complete yet. One case slips through: a
 lead byte ``0xED`` followed by ``0xA0``-``0xBF`` starts a UTF-16 surrogate, which UTF-8
 forbids, but the codec waits for the third byte before saying so.
-[`Utf8Decoder`][wsframe.Utf8Decoder] closes that gap, so a fragmented text message is
+[`Utf8Decoder`][wsframe.frames.Utf8Decoder] closes that gap, so a fragmented text message is
 refused at the first byte that no valid continuation could follow (RFC 6455 section 8.1,
 Autobahn section 6.4).
 """

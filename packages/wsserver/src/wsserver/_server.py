@@ -8,7 +8,7 @@ from collections.abc import Coroutine, Iterable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from wsframe import DEFAULT_FRAGMENTATION_THRESHOLD, DEFAULT_MAX_MESSAGE_SIZE, check_close_code
+from wsframe import DEFAULT_FRAGMENTATION_THRESHOLD, DEFAULT_MAX_MESSAGE_SIZE
 from wsframe.asyncio import (
     DEFAULT_CLOSE_TIMEOUT,
     DEFAULT_KEEPALIVE_GRACE,
@@ -17,6 +17,7 @@ from wsframe.asyncio import (
     DEFAULT_WRITE_LIMIT,
     WebSocketConnection,
 )
+from wsframe.close import check_close_code
 
 from ._connection import Handler, HttpHandler, ServerConnection, Settings
 from ._frame import (
