@@ -760,22 +760,16 @@ class Connection:
             max_frame_size=self._frame_limit,
         )
         start = pos + size
-        mask = bytes(data[start - 4 : start]) if second & MASK_BIT else None
-        if first & OPCODE_MASK >= 8:
+        opcode = first & OPCODE_MASK
+        if opcode >= 8:
             if end - start < length:  # control frames are handled whole
                 self._buf = bytes(data[pos:end])
                 return end
-            payload = bytes(data[start : start + length])
-            if mask is not None and length:
-                payload = apply_mask(payload, mask)
-            self._control(first & OPCODE_MASK, payload, events)
+            payload = data[start : start + length]
+            payload = apply_mask(payload, _key_at(data, start - 4)[0]) if second & MASK_BIT else bytes(payload)
+            self._control(opcode, payload, events)
             return end if self._discard else start + length  # after a close frame, nothing
-        self._start_data_frame(first, length, mask)
-        return self._continue_payload(data, start, end, events)
-
-    def _start_data_frame(self, first: int, length: int, mask: bytes | None) -> None:
-        """Check a data frame's place in its message and its size, and start receiving it."""
-        opcode = first & OPCODE_MASK
+        # A data frame: its place in the message, the message's size, then its payload.
         msg_opcode = self._msg_opcode
         if opcode == _OP_CONT:
             if not msg_opcode:
@@ -788,23 +782,31 @@ class Connection:
             and (self._msg_wire_size if msg_opcode else 0) + length > max_message + self._wire_slack
         ):
             raise MessageTooBig(f"message exceeds the limit of {max_message} bytes")
-        fin = first & FIN
         if not msg_opcode:
-            self._msg_opcode = opcode
-            self._msg_size = 0
-            self._msg_wire_size = 0
-            self._frame_is_first = True
-            text = opcode == _OP_TEXT
-            self._validator = Utf8Decoder() if text else None
-            self._fragment_decoder = Utf8Decoder() if text and not self._assemble else None
-            self._grow = not fin and self._fast and assembler_type is not None
+            self._start_message(first, length)
         self._msg_wire_size += length
-        single = fin and not msg_opcode
-        self._assemble_size = length if length >= _ASSEMBLE_FROM and single and self._fast and assembler_type else 0
         self._frame_first = first
-        self._frame_mask = mask
+        self._frame_mask = _key_at(data, start - 4)[0] if second & MASK_BIT else None
         self._frame_left = length
         self._frame_seen = 0
+        return self._continue_payload(data, start, end, events)
+
+    def _start_message(self, first: int, length: int) -> None:
+        """Start receiving the message whose first frame has the first byte `first`."""
+        opcode = first & OPCODE_MASK
+        fin = first & FIN
+        self._msg_opcode = opcode
+        self._msg_size = 0
+        self._msg_wire_size = 0
+        self._frame_is_first = True
+        text = opcode == _OP_TEXT
+        self._validator = Utf8Decoder() if text else None
+        self._fragment_decoder = Utf8Decoder() if text and not self._assemble else None
+        fast = self._fast and assembler_type is not None
+        # A fragmented message may grow into an Assembler; a single-frame one of 64 KiB
+        # or more goes into one (see _ASSEMBLE_AT_ONCE). Continuation frames never do.
+        self._grow = not fin and fast
+        self._assemble_size = length if fin and length >= _ASSEMBLE_FROM and fast else 0
 
     def _continue_payload(self, data: BytesLike, pos: int, end: int, events: list[Event]) -> int:
         """Consume what `data[pos:end]` holds of the current data frame's payload."""
