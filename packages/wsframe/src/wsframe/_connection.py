@@ -134,9 +134,10 @@ _TEXT_HEADERS = [bytes((FIN | _OP_TEXT, n)) for n in range(126)]
 _BINARY_HEADERS = [bytes((FIN | _OP_BINARY, n)) for n in range(126)]
 
 
-# The receive fast path's helpers: the 64-bit length and the masking key of a frame.
+# The 64-bit length of a frame (fast path); the masking key that a data frame keeps
+# while its payload arrives (general path): 4 bytes at an offset, as bytes, in one call.
 _unpack_Q = struct.Struct("!Q").unpack_from
-_key_at = struct.Struct("4s").unpack_from  # 4 bytes at an offset, as bytes, in one call
+_key_at = struct.Struct("4s").unpack_from
 #: A length above every fast-path limit (they are at most 1 << 62).
 _NOT_FAST = 1 << 64
 
@@ -717,7 +718,7 @@ class Connection:
                     stop = start + length
                     if second & MASK_BIT == self._mask_bit and length <= self._fast_limit and stop <= end:
                         if second & MASK_BIT:
-                            payload = apply_mask(data[start:stop], _key_at(data, start - 4)[0])
+                            payload = apply_mask(data[start:stop], data[start - 4 : start])
                         else:
                             payload = data[start:stop] if type(data) is bytes else bytes(data[start:stop])
                         try:
@@ -766,7 +767,7 @@ class Connection:
                 self._buf = bytes(data[pos:end])
                 return end
             payload = data[start : start + length]
-            payload = apply_mask(payload, _key_at(data, start - 4)[0]) if second & MASK_BIT else bytes(payload)
+            payload = apply_mask(payload, data[start - 4 : start]) if second & MASK_BIT else bytes(payload)
             self._control(opcode, payload, events)
             return end if self._discard else start + length  # after a close frame, nothing
         # A data frame: its place in the message, the message's size, then its payload.
