@@ -291,6 +291,129 @@ class TestAssembler:
         assert with_assembler == with_chunks
 
 
+def raw_frame(first: int, payload: bytes, key: bytes | None, form: str = "minimal") -> bytes:
+    """A frame as bytes on the wire, masked with `key` if given, its length in `form`."""
+    n = len(payload)
+    if form == "64-bit" or n >= 65536:
+        length = bytes([127]) + n.to_bytes(8, "big")
+    elif form == "16-bit" or n >= 126:
+        length = bytes([126]) + n.to_bytes(2, "big")
+    else:
+        length = bytes([n])
+    if key is None:
+        return bytes([first]) + length + payload
+    return bytes([first, length[0] | 0x80]) + length[1:] + key + apply_mask_python(payload, key)
+
+
+@st.composite
+def raw_streams(draw: st.DrawFn, masked: bool) -> bytes:
+    """Frames as a peer sends them, mostly valid, sometimes not: every case that the
+    receive fast path takes or must leave to the general path.
+
+    Whole messages (text or binary, lengths around the 7/16/64-bit boundaries, valid
+    or invalid UTF-8), fragmented messages with control frames between fragments, and
+    odd frames: any opcode, FIN, RSV bits, the wrong masking, non-minimal lengths.
+    """
+    wire = b""
+
+    def key() -> bytes | None:
+        return draw(masks) if masked else None
+
+    def payload(text: bool) -> bytes:
+        size = draw(st.one_of(st.integers(0, 130), st.sampled_from([65535, 65536, 65537, 70001])))
+        if text and draw(st.integers(0, 7)):
+            return ("\u00e9" * size).encode()[:size]  # valid, or a character cut at the end
+        return (draw(st.sampled_from([b"a", b"\xff", b"\xed\xa0\x80"])) * size)[:size]
+
+    for _ in range(draw(st.integers(0, 8))):
+        kind = draw(st.sampled_from(["message"] * 4 + ["fragmented", "control"] + ["odd"] * 4))
+        if kind == "message":
+            opcode = draw(st.sampled_from([1, 2]))
+            wire += raw_frame(0x80 | opcode, payload(opcode == 1), key())
+        elif kind == "fragmented":
+            opcode = draw(st.sampled_from([1, 2]))
+            count = draw(st.integers(1, 3))
+            for index in range(count):
+                first = (0x80 if index == count - 1 else 0) | (opcode if index == 0 else 0)
+                wire += raw_frame(first, payload(opcode == 1)[:200], key())
+                if draw(st.booleans()):
+                    wire += raw_frame(0x89, b"ping", key())
+        elif kind == "control":
+            wire += raw_frame(draw(st.sampled_from([0x89, 0x8A])), b"p" * draw(st.integers(0, 125)), key())
+        else:  # a whole message but for one thing
+            odd = draw(
+                st.sampled_from(["fin", "rsv1", "rsv3", "cont", "reserved", "close", "mask", "16-bit", "64-bit"])
+            )
+            first = 0x80 | draw(st.sampled_from([1, 2]))
+            first = {"fin": first & 0x7F, "rsv1": first | 0x40, "rsv3": first | 0x10}.get(odd, first)
+            first = {"cont": 0x80, "reserved": 0x83, "close": 0x88}.get(odd, first)
+            body = b"\x03\xe8bye" if odd == "close" else payload(first & 0x0F == 1)[:130]
+            odd_key = (None if masked else draw(masks)) if odd == "mask" else key()
+            wire += raw_frame(first, body, odd_key, odd if odd.endswith("-bit") else "minimal")
+    return wire
+
+
+class TestFastPath:
+    """The receive fast path (a whole single-frame message in one read) against the
+    general path, on the same random streams of frames, valid or not. The general
+    path alone is what a connection does when every frame is over the fast path's
+    length limit; it runs with the C Assembler's thresholds lowered or not."""
+
+    @SETTINGS
+    @given(
+        data=st.data(),
+        server=st.booleans(),
+        cuts=st.lists(st.integers(0, 300_000), max_size=8),
+        garbage=st.binary(max_size=12),
+        max_events=st.sampled_from([None, 1, 2, 5]),
+        limit=st.sampled_from([None, 100, 66_000]),
+        as_view=st.booleans(),
+        assembler=st.booleans(),
+    )
+    def test_fast_path_equals_general_path(
+        self,
+        data: st.DataObject,
+        server: bool,
+        cuts: list[int],
+        garbage: bytes,
+        max_events: int | None,
+        limit: int | None,
+        as_view: bool,
+        assembler: bool,
+    ) -> None:
+        wire = data.draw(raw_streams(masked=server)) + garbage
+
+        def run(fast: bool) -> tuple[list[object], bytes, object, int, bool]:
+            conn = Connection(
+                Role.SERVER if server else Role.CLIENT,
+                ConnectionOptions(max_message_size=limit),
+                mask_key=lambda n: b"\x01\x02\x03\x04",
+            )
+            if not fast:
+                conn._fast_limit = -1  # no frame passes the fast path's length check
+            events: list[object] = []
+
+            def take(chunk: bytes | memoryview) -> None:
+                events.extend(
+                    (type(e).__name__, getattr(e, "data", None), getattr(e, "payload", None), getattr(e, "code", None))
+                    for e in conn.receive_data(chunk, max_events=max_events)
+                )
+
+            for chunk in split(wire, cuts):
+                take(memoryview(bytearray(chunk)) if as_view else chunk)
+                while conn.backlog:
+                    take(b"")
+            return events, conn.data_to_send(), conn.state, conn.close_code, conn.backlog
+
+        with_fast_path = run(True)
+        with pytest.MonkeyPatch.context() as patch:
+            if assembler:
+                patch.setattr(wsframe._connection, "_ASSEMBLE_FROM", 8)
+                patch.setattr(wsframe._connection, "_ASSEMBLE_AT_ONCE", 64)
+            general_only = run(False)
+        assert with_fast_path == general_only
+
+
 class TestPermessageDeflate:
     @SETTINGS
     @given(

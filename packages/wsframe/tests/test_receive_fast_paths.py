@@ -1,8 +1,9 @@
-"""The receive fast paths: one small frame per read, and large single-frame messages.
+"""The receive fast paths: whole single-frame messages, and large messages in pieces.
 
-`Connection.receive_data()` handles a read holding exactly one small final text or
-binary frame without entering the general parser; the tests at the end check that it
-gives the same events, errors included.
+`Connection.receive_data()` takes each whole final text or binary frame that starts no
+fragmented message on its fast path, without the general parser (`_parse_frame()`);
+the tests at the end check that it gives the same events, errors included, as the
+general path alone (conformance/ compares both on random streams).
 
 Large single-frame messages are received in many reads.
 With the C accelerator, a single-frame message of 64 KiB or more is received into an
@@ -356,7 +357,7 @@ def test_assembler_resize() -> None:
 @pytest.mark.parametrize("server", [True, False])
 @pytest.mark.parametrize("limit", [None, 0, 60])
 def test_one_small_frame_per_read_equals_a_batch(server: bool, limit: int | None) -> None:
-    """receive_data() of exactly one small frame gives what the general parser gives."""
+    """receive_data() of exactly one small frame gives what a read of them all gives."""
     build = build_client_frame if server else build_server_frame
     role = Role.SERVER if server else Role.CLIENT
     frames = []
@@ -369,7 +370,6 @@ def test_one_small_frame_per_read_equals_a_batch(server: bool, limit: int | None
     for frame in frames:
         one_by_one += single.receive_data(frame)
     batch = connection(role, max_message_size=limit)
-    # Many frames in one read go through the general parser.
     together = batch.receive_data(b"".join(frames))
     assert [type(e) for e in one_by_one] == [type(e) for e in together]
     assert one_by_one[:-1] == together[:-1]
@@ -395,3 +395,66 @@ def test_one_frame_with_the_wrong_masking_fails() -> None:
     events = client.receive_data(build_client_frame(TEXT, b"hi"))  # masked to a client
     assert isinstance(events[-1], ConnectionFailed)
     assert events[-1].code == 1002
+
+
+def general_path_only(conn: Connection) -> Connection:
+    """The connection with its fast path off: no frame passes its length check."""
+    conn._fast_limit = -1
+    return conn
+
+
+def length_forms(first: int, payload: bytes, form: str) -> bytes:
+    """An unmasked frame with its length in `form` ("minimal", "16-bit" or "64-bit")."""
+    n = len(payload)
+    if form == "64-bit" or (form == "minimal" and n >= 65536):
+        return bytes((first, 127)) + n.to_bytes(8, "big") + payload
+    if form == "16-bit" or (form == "minimal" and n >= 126):
+        return bytes((first, 126)) + n.to_bytes(2, "big") + payload
+    return bytes((first, n)) + payload
+
+
+EDGE_FRAMES = {
+    "7-bit": length_forms(0x82, b"x" * 125, "minimal"),
+    "16-bit": length_forms(0x82, b"x" * 126, "minimal"),
+    "16-bit, largest": length_forms(0x81, b"y" * 65535, "minimal"),
+    "64-bit": length_forms(0x82, b"z" * 65536, "minimal"),
+    "16-bit, not minimal": length_forms(0x82, b"x" * 125, "16-bit"),
+    "64-bit, not minimal": length_forms(0x82, b"x" * 65535, "64-bit"),
+    "64-bit, most significant bit set": bytes((0x82, 127)) + (1 << 63).to_bytes(8, "big"),
+    "over the message limit": length_forms(0x82, b"x" * 70_000, "minimal"),
+    "invalid UTF-8": length_forms(0x81, b"ok\xc3", "minimal"),
+    "empty text": length_forms(0x81, b"", "minimal"),
+    "RSV1": length_forms(0xC2, b"x", "minimal"),
+    "not final": length_forms(0x02, b"x", "minimal") + length_forms(0x80, b"y", "minimal"),
+    "continuation first": length_forms(0x80, b"x", "minimal"),
+    "masked to a client": bytes((0x82, 0x81)) + MASK + b"x",
+    "between fragments": length_forms(0x01, b"a", "minimal")
+    + length_forms(0x81, b"b", "minimal")
+    + length_forms(0x80, b"c", "minimal"),
+}
+
+
+@pytest.mark.parametrize("name", list(EDGE_FRAMES))
+@pytest.mark.parametrize("cut", [None, 1, 3, 9, -1])
+def test_fast_path_equals_general_path_on_edge_frames(name: str, cut: int | None) -> None:
+    """At each boundary of the fast path, it and the general path give the same events."""
+    wire = EDGE_FRAMES[name] + length_forms(0x81, b"after", "minimal")
+    pieces = [wire] if cut is None else [wire[:cut], wire[cut:]]
+    results = []
+    for conn in (connection(Role.CLIENT, 66_000), general_path_only(connection(Role.CLIENT, 66_000))):
+        events = []
+        for piece in pieces:
+            events += conn.receive_data(piece)
+        results.append([(type(e).__name__, getattr(e, "data", None), getattr(e, "code", None)) for e in events])
+    assert results[0] == results[1]
+    assert results[0][-1][0] in ("TextMessage", "ConnectionFailed")
+
+
+def test_fast_path_takes_whole_messages_of_every_length_form() -> None:
+    """Whole messages with a 7-, 16- and 64-bit length, in one read, as bytes and as a view."""
+    payloads = [b"a" * 125, b"b" * 126, b"c" * 65535, b"d" * 65536, b""]
+    wire = b"".join(build_server_frame(BINARY, p) for p in payloads)
+    for data in (wire, memoryview(bytearray(wire)), bytearray(wire)):
+        events = connection(Role.CLIENT).receive_data(data)
+        assert events == [BinaryMessage(p) for p in payloads]
+        assert all(type(e.data) is bytes for e in events)  # type: ignore[attr-defined]

@@ -19,6 +19,7 @@ WebSocket closing handshake is complete and only the TCP connection remains to b
 from __future__ import annotations
 
 import enum
+import struct
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -133,6 +134,33 @@ _TEXT_HEADERS = [bytes((FIN | _OP_TEXT, n)) for n in range(126)]
 _BINARY_HEADERS = [bytes((FIN | _OP_BINARY, n)) for n in range(126)]
 
 
+# The 64-bit length of a frame (fast path); the masking key that a data frame keeps
+# while its payload arrives (general path): 4 bytes at an offset, as bytes, in one call.
+_unpack_Q = struct.Struct("!Q").unpack_from
+_key_at = struct.Struct("4s").unpack_from
+#: A length above every fast-path limit (they are at most 1 << 62).
+_NOT_FAST = 1 << 64
+
+
+def _long_length(data: BytesLike, pos: int, end: int, short: int, start: int) -> tuple[int, int]:
+    """The 16- or 64-bit length of the frame at `data[pos]` and its payload's start, for the fast path.
+
+    `short` is the 7-bit length field (126 or 127) and `start` where the payload would
+    start without the extended length. When the header has not arrived whole or its
+    length is not minimal, the length returned is above any limit: the general path
+    deals with those frames.
+    """
+    if short == 126:
+        if end - pos < 4:
+            return _NOT_FAST, start
+        length = (data[pos + 2] << 8) | data[pos + 3]
+        return (length if length >= 126 else _NOT_FAST), start + 2
+    if end - pos < 10:
+        return _NOT_FAST, start
+    (length,) = _unpack_Q(data, pos + 2)
+    return (length if length >= 65536 else _NOT_FAST), start + 8
+
+
 class Role(enum.Enum):
     """Which end of the connection this is: it decides masking (RFC 6455 section 5.1)."""
 
@@ -194,6 +222,7 @@ class Connection:
         "_client",
         "_discard",
         "_fast",
+        "_fast_header",
         "_fast_limit",
         "_fragment_decoder",
         "_fragment_out",
@@ -286,11 +315,14 @@ class Connection:
             if opts.max_frame_size is None and frame_limit is not None:
                 frame_limit += self._wire_slack
         self._frame_limit = frame_limit
-        # Settings of the receive fast path (see _parse) and of the send fast path.
+        # Settings of the receive fast path (see receive_data) and of the send fast path:
+        # _fast_header is what precedes a payload with a 7-bit length (2 bytes, and the
+        # 4-byte masking key of frames a server receives).
         self._fast = not self.extensions and self._assemble
         self._mask_bit = 0 if self._client else MASK_BIT
         limits = [limit for limit in (frame_limit, self._max_message) if limit is not None]
         self._fast_limit = min(limits) if limits else 1 << 62
+        self._fast_header = 6 if self._mask_bit else 2
         # Payloads shorter than this go out as one unmasked frame with a 7-bit length.
         small = 126 if not self._fragment_out else min(126, self._threshold + 1)
         self._small_limit = small if not self._client and not self.extensions else 0
@@ -659,182 +691,129 @@ class Connection:
         """
         self._backlog = False
         buf = self._buf
-        if not buf and self._fast and not self._msg_opcode and self._frame_first < 0 and not self._discard:
-            # The commonest read of all: exactly one small final text or binary frame.
-            # Same checks as _parse()'s fast path; anything else goes there.
-            size = len(data)
-            if size > 1 and (max_events is None or max_events > 0):
-                first = data[0]
-                second = data[1]
-                length = second & 0x7F
-                if (
-                    (first == 0x81 or first == 0x82)
-                    and second & MASK_BIT == self._mask_bit
-                    and length < 126
-                    and length <= self._fast_limit
-                    and size == (6 if second & MASK_BIT else 2) + length
-                ):
-                    if second & MASK_BIT:
-                        mask = data[2:6]
-                        payload = apply_mask(data[6:], mask if type(mask) is bytes else bytes(mask))
-                    else:
-                        payload = bytes(data[2:])
-                    if first == 0x82:
-                        return [BinaryMessage(payload)]
-                    try:
-                        return [TextMessage(payload.decode())]
-                    except UnicodeDecodeError:
-                        pass  # _parse() fails the connection with the usual error
         if self._discard or not (data or buf):
             return []
         if buf:
             data = buf + data
             self._buf = b""
         events: list[Event] = []
+        pos = 0
+        end = len(data)
         try:
-            self._parse(data, events, max_events if max_events is not None else 1 << 62)
+            if self._frame_first >= 0:
+                pos = self._continue_payload(data, 0, end, events)
+            while pos < end:
+                if max_events is not None and len(events) >= max_events:
+                    # At a frame boundary: no frame's payload is in progress here.
+                    self._buf = bytes(data[pos:end])
+                    self._backlog = True
+                    break
+                # The fast path: the commonest frame, a whole message in one piece. A final
+                # text or binary frame without RSV bits that starts no fragmented message,
+                # correctly masked, with a minimal length within the limits, entirely in
+                # `data`, when no extension is in use and messages are assembled (_fast).
+                # Any other frame takes the general path, _parse_frame(), which performs
+                # the same checks through check_frame_header() and raises the errors.
+                first = data[pos]
+                if (first == 0x81 or first == 0x82) and self._fast and not self._msg_opcode and end - pos > 1:
+                    second = data[pos + 1]
+                    length = second & 0x7F
+                    start = pos + self._fast_header
+                    if length > 125:
+                        length, start = _long_length(data, pos, end, length, start)
+                    stop = start + length
+                    if second & MASK_BIT == self._mask_bit and length <= self._fast_limit and stop <= end:
+                        if second & MASK_BIT:
+                            payload = apply_mask(data[start:stop], data[start - 4 : start])
+                        else:
+                            payload = data[start:stop] if type(data) is bytes else bytes(data[start:stop])
+                        try:
+                            events.append(BinaryMessage(payload) if first == 0x82 else TextMessage(payload.decode()))
+                        except UnicodeDecodeError as exc:
+                            raise InvalidData("invalid UTF-8 in text message") from exc
+                        pos = stop
+                        continue
+                pos = self._parse_frame(data, pos, end, events)
         except ProtocolError as exc:
+            # The events completed before the violation stay in front of the failure.
             self._discard_input()
             self.failure = exc
             events.append(ConnectionFailed(exc))
         return events
 
-    def _parse(self, data: BytesLike, events: list[Event], max_events: int) -> None:
-        end = len(data)
-        pos = 0
-        if self._frame_first >= 0:
-            pos = self._continue_payload(data, 0, end, events)
-        mask_required = self._mask_required
-        rsv_allowed = self._rsv_allowed
-        frame_limit = self._frame_limit
-        extensions = self.extensions
-        # The fast path below handles the most common frame whole: a final text or binary
-        # frame without RSV bits that starts no fragmented message, correctly masked,
-        # with a 7- or 16-bit length, entirely in `data`, when no extension is in use and
-        # messages are assembled. Anything else takes the general path, which performs
-        # the same checks through check_frame_header().
-        fast = self._fast
-        mask_bit = self._mask_bit
-        fast_limit = self._fast_limit
-        while pos < end:
-            if self._discard:
-                return
-            if len(events) >= max_events:
-                # At a frame boundary: no frame's payload is in progress here.
+    def _parse_frame(self, data: BytesLike, pos: int, end: int, events: list[Event]) -> int:
+        """The general path: parse what `data[pos:end]` holds of the frame at `pos`.
+
+        Any frame: control frames, fragments, frames arriving in pieces, frames with
+        extensions, and the violations, raised as ProtocolError. A data frame's payload
+        is consumed by _continue_payload(), now and in the calls that bring the rest.
+
+        Returns:
+            Where the next frame starts, or `end` when parsing stops there: the frame
+            has not arrived whole (an incomplete header or control frame is kept in
+            `_buf`), or it was a close frame (what follows it is ignored).
+        """
+        header = decode_header(data, pos, end)
+        if header is None:
+            self._buf = bytes(data[pos:end])
+            return end
+        first, second, length, size = header
+        check_frame_header(
+            first,
+            second,
+            length,
+            mask_required=self._mask_required,
+            rsv_allowed=self._rsv_allowed,
+            max_frame_size=self._frame_limit,
+        )
+        start = pos + size
+        opcode = first & OPCODE_MASK
+        if opcode >= 8:
+            if end - start < length:  # control frames are handled whole
                 self._buf = bytes(data[pos:end])
-                self._backlog = True
-                return
-            if fast and not self._msg_opcode and end - pos > 1:
-                first = data[pos]
-                second = data[pos + 1]
-                if (first == 0x81 or first == 0x82) and second & MASK_BIT == mask_bit:
-                    length = second & 0x7F
-                    start = pos + 2
-                    if length == 126:
-                        if end - pos > 3:
-                            length = (data[pos + 2] << 8) | data[pos + 3]
-                            start = pos + 4
-                            if length < 126:  # non-minimal: the general path refuses it
-                                length = -1
-                        else:
-                            length = -1
-                    elif length == 127:
-                        length = -1
-                    if mask_bit:
-                        start += 4
-                    stop = start + length
-                    if 0 <= length <= fast_limit and stop <= end:
-                        payload = data[start:stop]
-                        if mask_bit:
-                            key = data[start - 4 : start]
-                            payload = apply_mask(payload, key if type(key) is bytes else bytes(key))
-                        elif type(payload) is not bytes:
-                            payload = bytes(payload)
-                        if first == 0x81:
-                            try:
-                                events.append(TextMessage(payload.decode()))
-                            except UnicodeDecodeError as exc:
-                                raise InvalidData("invalid UTF-8 in text message") from exc
-                        else:
-                            events.append(BinaryMessage(payload))
-                        pos = stop
-                        continue
-            header = decode_header(data, pos, end)
-            if header is None:
-                self._buf = bytes(data[pos:end])
-                return
-            first, second, length, size = header
-            check_frame_header(
-                first,
-                second,
-                length,
-                mask_required=mask_required,
-                rsv_allowed=rsv_allowed,
-                max_frame_size=frame_limit,
-            )
-            opcode = first & OPCODE_MASK
-            start = pos + size
-            if opcode >= 8:
-                if end - start < length:
-                    self._buf = bytes(data[pos:end])
-                    return
-                payload = bytes(data[start : start + length])
-                if second & MASK_BIT and length:
-                    payload = apply_mask(payload, bytes(data[start - 4 : start]))
-                self._control(opcode, payload, events)
-                pos = start + length
-                continue
-            # A data frame.
-            msg_opcode = self._msg_opcode
-            if opcode == _OP_CONT:
-                if not msg_opcode:
-                    raise ProtocolError("unexpected continuation frame")
-            elif msg_opcode:
-                raise ProtocolError("expected a continuation frame")
-            max_message = self._max_message
-            if (
-                max_message is not None
-                and (self._msg_wire_size if msg_opcode else 0) + length > max_message + self._wire_slack
-            ):
-                raise MessageTooBig(f"message exceeds the limit of {max_message} bytes")
-            mask = bytes(data[start - 4 : start]) if second & MASK_BIT else None
-            # Fast path: a whole single-frame message without extension.
-            if not msg_opcode and first & FIN and end - start >= length and not extensions and self._assemble:
-                # Slicing a memoryview copies nothing: the mask (or bytes()) makes the one copy.
-                payload = data[start : start + length]
-                if mask is not None:
-                    payload = apply_mask(payload, mask)
-                elif type(payload) is not bytes:
-                    payload = bytes(payload)
-                if opcode == _OP_TEXT:
-                    try:
-                        events.append(TextMessage(payload.decode()))
-                    except UnicodeDecodeError as exc:
-                        raise InvalidData("invalid UTF-8 in text message") from exc
-                else:
-                    events.append(BinaryMessage(payload))
-                pos = start + length
-                continue
+                return end
+            payload = data[start : start + length]
+            payload = apply_mask(payload, data[start - 4 : start]) if second & MASK_BIT else bytes(payload)
+            self._control(opcode, payload, events)
+            return end if self._discard else start + length  # after a close frame, nothing
+        # A data frame: its place in the message, the message's size, then its payload.
+        msg_opcode = self._msg_opcode
+        if opcode == _OP_CONT:
             if not msg_opcode:
-                self._msg_opcode = opcode
-                self._msg_size = 0
-                self._msg_wire_size = 0
-                self._frame_is_first = True
-                text = opcode == _OP_TEXT
-                self._validator = Utf8Decoder() if text else None
-                self._fragment_decoder = Utf8Decoder() if text and not self._assemble else None
-                self._grow = not first & FIN and self._fast and assembler_type is not None
-            self._msg_wire_size += length
-            self._assemble_size = (
-                length
-                if length >= _ASSEMBLE_FROM and not msg_opcode and first & FIN and self._fast and assembler_type
-                else 0
-            )
-            self._frame_first = first
-            self._frame_mask = mask
-            self._frame_left = length
-            self._frame_seen = 0
-            pos = self._continue_payload(data, start, end, events)
+                raise ProtocolError("unexpected continuation frame")
+        elif msg_opcode:
+            raise ProtocolError("expected a continuation frame")
+        max_message = self._max_message
+        if (
+            max_message is not None
+            and (self._msg_wire_size if msg_opcode else 0) + length > max_message + self._wire_slack
+        ):
+            raise MessageTooBig(f"message exceeds the limit of {max_message} bytes")
+        if not msg_opcode:
+            self._start_message(first, length)
+        self._msg_wire_size += length
+        self._frame_first = first
+        self._frame_mask = _key_at(data, start - 4)[0] if second & MASK_BIT else None
+        self._frame_left = length
+        self._frame_seen = 0
+        return self._continue_payload(data, start, end, events)
+
+    def _start_message(self, first: int, length: int) -> None:
+        """Start receiving the message whose first frame has the first byte `first`."""
+        opcode = first & OPCODE_MASK
+        fin = first & FIN
+        self._msg_opcode = opcode
+        self._msg_size = 0
+        self._msg_wire_size = 0
+        self._frame_is_first = True
+        text = opcode == _OP_TEXT
+        self._validator = Utf8Decoder() if text else None
+        self._fragment_decoder = Utf8Decoder() if text and not self._assemble else None
+        fast = self._fast and assembler_type is not None
+        # A fragmented message may grow into an Assembler; a single-frame one of 64 KiB
+        # or more goes into one (see _ASSEMBLE_AT_ONCE). Continuation frames never do.
+        self._grow = not fin and fast
+        self._assemble_size = length if fin and length >= _ASSEMBLE_FROM and fast else 0
 
     def _continue_payload(self, data: BytesLike, pos: int, end: int, events: list[Event]) -> int:
         """Consume what `data[pos:end]` holds of the current data frame's payload."""

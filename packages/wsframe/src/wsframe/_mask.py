@@ -29,12 +29,12 @@ _from_bytes = int.from_bytes
 _byteorder = sys.byteorder
 
 
-def apply_mask_python(data: BytesLike, mask: bytes) -> bytes:
+def apply_mask_python(data: BytesLike, mask: BytesLike) -> bytes:
     """XOR `data` with the 4-byte `mask` repeated; masking twice gives `data` back.
 
     Args:
         data: the payload (any bytes-like object).
-        mask: the 4-byte masking key.
+        mask: the 4-byte masking key (any bytes-like object, as for the C accelerator).
 
     Returns:
         The masked (or unmasked) payload as new bytes.
@@ -53,7 +53,8 @@ def apply_mask_python(data: BytesLike, mask: bytes) -> bytes:
         repeat, low = _SMALL_KEYS[n]
         return ((_from_bytes(data, "little") ^ _from_bytes(mask, "little") * repeat) & low).to_bytes(n, "little")
     q, r = divmod(n, 4)
-    key = mask * q + mask[:r]
+    four = bytes(mask)  # a memoryview cannot be repeated
+    key = four * q + four[:r]
     return (_from_bytes(data, _byteorder) ^ _from_bytes(key, _byteorder)).to_bytes(n, _byteorder)
 
 
@@ -95,7 +96,7 @@ def random_key_bytes(n: int) -> bytes:
         return next(_keys)[0]
 
 
-apply_mask: Callable[[BytesLike, bytes], bytes]
+apply_mask: Callable[[BytesLike, BytesLike], bytes]
 SPEEDUPS: bool
 """True when `apply_mask` is the C accelerator, False on the pure-Python path."""
 # The accelerator's Assembler (a large frame received straight into its message's
