@@ -463,7 +463,7 @@ async def test_open_timeout_408_when_the_head_never_completes(tools: Any) -> Non
         assert response.status == 408
         assert await tools.at_eof(reader) == b""
         writer.close()
-        await tools.wait_until(lambda: not server._all)
+        await tools.wait_until(lambda: not server._registry.all)
 
 
 async def test_open_timeout_503_when_the_handler_does_not_decide(tools: Any) -> None:
@@ -486,13 +486,13 @@ async def test_open_timeout_503_when_the_handler_does_not_decide(tools: Any) -> 
 async def test_max_pending_handshakes_503(tools: Any) -> None:
     async with tools.serve(echo, max_pending_handshakes=2) as (server, port):
         idle = [await tools.open(port) for _ in range(2)]
-        await tools.wait_until(lambda: len(server._handshaking) == 2)
+        await tools.wait_until(lambda: len(server._registry.handshaking) == 2)
         response = await tools.exchange(port, tools.request())
         assert response.status == 503
         assert response.body == b"too many pending handshakes\n"
         for _, writer in idle:
             writer.close()
-        await tools.wait_until(lambda: not server._handshaking)
+        await tools.wait_until(lambda: not server._registry.handshaking)
         _, writer, _ = await tools.upgrade(port)
         writer.close()
 
@@ -511,7 +511,7 @@ async def test_pending_requests_get_503_at_shutdown(tools: Any) -> None:
     await asyncio.wait_for(deciding.wait(), 5)
     assert len(server.pending_requests) == 1
     head_only, head_writer = await tools.open(port)  # a handshake not even started
-    await tools.wait_until(lambda: len(server._handshaking) == 2)
+    await tools.wait_until(lambda: len(server._registry.handshaking) == 2)
     await server.shutdown(timeout=2)
     response = await tools.read_response(reader)
     assert response.status == 503
@@ -541,7 +541,7 @@ async def test_client_disconnecting_before_accept_gets_a_closed_connection(tools
         writer.write(tools.request())
         await asyncio.wait_for(deciding.wait(), 5)
         writer.close()
-        await tools.wait_until(lambda: not server._all)
+        await tools.wait_until(lambda: not server._registry.all)
         proceed.set()
         await tools.wait_until(lambda: len(results) == 2)
     state, code, accepted = results[0]

@@ -238,7 +238,7 @@ def close_code_of(data: bytes) -> int | None:
 
 def others(server: wsserver.WebSocketServer, good: int = 1) -> int:
     """Transports the server still holds, besides the good client's."""
-    return len(server._all) - good  # every transport, handshaking ones included
+    return len(server._registry.all) - good  # every transport, handshaking ones included
 
 
 # ------------------------------------------------------------------------- attacks
@@ -271,7 +271,7 @@ def test_slowloris() -> None:
             tasks = [asyncio.create_task(dribble(sock)) for sock in socks]
             started = time.monotonic()
             while not all(task.done() for task in tasks):
-                max_pending = max(max_pending, len(server._handshaking))
+                max_pending = max(max_pending, len(server._registry.handshaking))
                 await good.still_echoing(1)
                 await asyncio.sleep(0.05)
             took = time.monotonic() - started

@@ -143,6 +143,6 @@ async def test_client_half_closing_after_its_request_still_gets_the_answer(tools
         data = await tools.at_eof(reader)
         assert data.startswith(b"HTTP/1.1 200 OK\r\n")
         assert data.endswith(b"plain")
-        await tools.wait_until(lambda: not server._all)
+        await tools.wait_until(lambda: not server._registry.all)
         assert loop.time() - start < 2  # closed at once, not after the 5 s linger
         writer.close()

@@ -27,6 +27,7 @@ import dataclasses
 import logging
 import socket
 import urllib.parse
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,7 @@ from ._frame import (
     HeadersLike,
     HttpRequest,
     HttpRequestReceived,
+    InvalidState,
     OpeningRequest,
     RequestReceived,
     ServerExtensionFactory,
@@ -53,10 +55,10 @@ from ._frame import (
     serialize_response,
 )
 from ._proxies import TrustedProxies, split_forwarded_for
-from ._request import Request, Response, WebSocketRequest
+from ._request import Request, Response, WebSocketRequest, record_server_rejection
 
 if TYPE_CHECKING:
-    from ._server import WebSocketServer
+    from ._registry import Registry
 
 __all__ = [
     "MAX_HTTP_BODY_SIZE",
@@ -64,6 +66,7 @@ __all__ = [
     "HttpHandler",
     "ServerConnection",
     "Settings",
+    "refuse_handshake",
 ]
 
 Handler = Callable[[WebSocketRequest], Awaitable[None]]
@@ -159,14 +162,14 @@ class ServerConnection(WebSocketConnection):
         "_open_handle",
         "_peer_eof",
         "_phase",
-        "_server",
+        "_registry",
         "_settings",
         "_task",
         "request",
         "secure",
     )
 
-    def __init__(self, server: WebSocketServer, settings: Settings, *, secure: bool) -> None:
+    def __init__(self, registry: Registry, settings: Settings, *, secure: bool) -> None:
         super().__init__(
             close_timeout=settings.close_timeout,
             keepalive_interval=settings.keepalive_interval,
@@ -179,7 +182,7 @@ class ServerConnection(WebSocketConnection):
         """The upgrade request, once its head is parsed."""
         self.secure = secure
         """True when the connection runs over TLS."""
-        self._server = server
+        self._registry = registry
         self._settings = settings
         self._phase = _HEAD
         # The sans-IO opening handshake; None once it is answered or open.
@@ -210,7 +213,7 @@ class ServerConnection(WebSocketConnection):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass
-        refusal = self._server._handshake_started(self)
+        refusal = self._registry.handshake_started(self)
         if refusal:
             self.logger.info("connection %d refused: %s", self.id, refusal)
             self._answer(_plain_response(503, refusal))
@@ -236,7 +239,7 @@ class ServerConnection(WebSocketConnection):
                 handle.cancel()
         self._open_handle = self._linger_handle = None
         self._early = bytearray()
-        self._server._connection_gone(self)
+        self._registry.connection_gone(self)
 
     # ------------------------------------------------------------ handshake
 
@@ -275,7 +278,7 @@ class ServerConnection(WebSocketConnection):
         forwarded = split_forwarded_for(opening.headers.get_all("X-Forwarded-For"))
         ws_request = WebSocketRequest(
             opening,
-            self,
+            _Answerer(self),
             remote_address=self._settings.trusted_proxies.client_address(self.remote_address, forwarded),
             socket_address=self.remote_address,
             forwarded_for=forwarded,
@@ -283,8 +286,8 @@ class ServerConnection(WebSocketConnection):
         )
         self.request = ws_request
         self._phase = _WAITING
-        server = self._server
-        handler = server.handler
+        registry = self._registry
+        handler = registry.handler
         if handler is None:
             self._server_reject(404, "no handler is configured to accept the connection")
             return
@@ -294,8 +297,8 @@ class ServerConnection(WebSocketConnection):
             self._handshake_event(event)
             return
         self.logger.debug("connection %d: request %s", self.id, ws_request.resource)
-        server._request_pending(ws_request)
-        self._task = server._spawn(self._run_handler(ws_request, handler))
+        registry.request_pending(ws_request)
+        self._task = registry.spawn(self._run_handler(ws_request, handler))
 
     def _open_timed_out(self) -> None:
         self._open_handle = None
@@ -311,9 +314,7 @@ class ServerConnection(WebSocketConnection):
 
     def _reject_request(self, request: WebSocketRequest, reason: str, *, cancel: bool = True) -> None:
         """Mark a request still undecided as rejected by the server; cancel its handler."""
-        if not request.resolved:
-            request._outcome = "rejected"
-            request._rejected_by = reason
+        record_server_rejection(request, reason)
         task = self._task
         if cancel and task is not None and not task.done() and task is not asyncio.current_task():
             task.cancel()
@@ -342,7 +343,7 @@ class ServerConnection(WebSocketConnection):
         if self._open_handle is not None:
             self._open_handle.cancel()
             self._open_handle = None
-        self._server._handshake_finished(self)
+        self._registry.handshake_finished(self)
         transport = self.transport
         if transport is None or transport.is_closing():
             return
@@ -379,17 +380,15 @@ class ServerConnection(WebSocketConnection):
         cookies: Sequence[SetCookie],
         headers: HeadersLike,
     ) -> ServerConnection:
-        request._check_unresolved()
         handshake = self._handshake
         assert handshake is not None  # the request is pending
         handshake.accept(protocol, origin=origin, cookies=cookies, headers=headers)
-        request._outcome = "accepted"
         self.subprotocol = handshake.subprotocol
         self.extensions = [extension.name for extension in handshake.extensions]
         self._handshake = None
         transport = self.transport
         if transport is None or transport.is_closing() or self._phase != _WAITING:
-            self._server._handshake_finished(self)
+            self._registry.handshake_finished(self)
             self.abort("connection lost before the handshake completed")
             return self
         transport.write(handshake.data_to_send())
@@ -397,8 +396,8 @@ class ServerConnection(WebSocketConnection):
         if self._open_handle is not None:
             self._open_handle.cancel()
             self._open_handle = None
-        self._server._handshake_finished(self)
-        self._server._connection_opened(self)
+        self._registry.handshake_finished(self)
+        self._registry.connection_opened(self)
         self.logger.debug(
             "connection %d open: %s from %s (subprotocol %s, extensions %s)",
             self.id,
@@ -418,18 +417,16 @@ class ServerConnection(WebSocketConnection):
         headers: HeadersLike,
         body: bytes | None,
     ) -> None:
-        request._check_unresolved()
         handshake = self._handshake
         assert handshake is not None  # the request is pending
         handshake.reject(status, reason, headers=headers, body=body)
-        request._outcome = "rejected"
         self.logger.debug("connection %d: request %s rejected with %d", self.id, request.resource, status)
         self._answer(handshake.data_to_send())
 
     async def _run_handler(self, request: WebSocketRequest, handler: Handler) -> None:
         """Run the application's handler for `request`, then close what it left open."""
         try:
-            if self._server.auto_accept:
+            if self._registry.auto_accept:
                 request.accept(request.requested_protocols[0] if request.requested_protocols else None)
             await handler(request)
         except ConnectionClosed as exc:
@@ -451,7 +448,7 @@ class ServerConnection(WebSocketConnection):
     # ------------------------------------------------------ plain HTTP requests
 
     def _on_http_request(self, request: HttpRequest, trailing: bytes) -> None:
-        handler = self._server.http_handler
+        handler = self._registry.http_handler
         if handler is None:
             self.logger.debug("connection %d: plain HTTP request %s %s: 426", self.id, request.method, request.target)
             handshake = self._handshake
@@ -484,7 +481,7 @@ class ServerConnection(WebSocketConnection):
 
     def _start_http(self, body: bytes) -> None:
         request = self._http_request
-        handler = self._server.http_handler
+        handler = self._registry.http_handler
         assert request is not None
         self._phase = _WAITING
         self._early = bytearray()
@@ -506,7 +503,7 @@ class ServerConnection(WebSocketConnection):
             secure=self.secure,
             http=request,
         )
-        self._task = self._server._spawn(self._run_http(plain, handler))
+        self._task = self._registry.spawn(self._run_http(plain, handler))
 
     async def _run_http(self, request: Request, handler: HttpHandler) -> None:
         try:
@@ -535,3 +532,46 @@ class ServerConnection(WebSocketConnection):
 
 def _parse_query(query: str) -> dict[str, list[str]]:
     return urllib.parse.parse_qs(query, keep_blank_values=True)
+
+
+class _Answerer:
+    """A request's way back to its connection (see `wsserver._request.Answerer`).
+
+    It refers to the connection weakly: the connection holds the request, and the
+    request holds this.
+    """
+
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: ServerConnection) -> None:
+        self._connection = weakref.ref(connection)
+
+    def connection(self) -> ServerConnection | None:
+        return self._connection()
+
+    def _alive(self) -> ServerConnection:
+        connection = self._connection()
+        if connection is None:
+            raise InvalidState("the connection of this request is gone")
+        return connection
+
+    def accept(
+        self,
+        request: WebSocketRequest,
+        subprotocol: str | None,
+        origin: str | None,
+        cookies: Sequence[SetCookie],
+        headers: HeadersLike,
+    ) -> ServerConnection:
+        return self._alive()._accept(request, subprotocol, origin, cookies, headers)
+
+    def reject(
+        self, request: WebSocketRequest, status: int, reason: str | None, headers: HeadersLike, body: bytes | None
+    ) -> None:
+        self._alive()._reject(request, status, reason, headers, body)
+
+
+def refuse_handshake(connection: ServerConnection, status: int, reason: str) -> None:
+    """Refuse a connection still in its opening handshake on the server's own account
+    (the server's shutdown): answer `status`, reject its request, cancel its handler."""
+    connection._server_reject(status, reason)

@@ -3,16 +3,49 @@
 from __future__ import annotations
 
 import dataclasses
-import weakref
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._frame import ExtensionHeader, Headers, HeadersLike, HttpRequest, InvalidState, OpeningRequest, SetCookie
 
 if TYPE_CHECKING:
     from ._connection import ServerConnection
 
-__all__ = ["Request", "Response", "WebSocketRequest"]
+__all__ = ["Request", "Response", "WebSocketRequest", "Answerer", "record_server_rejection"]
+
+
+class Answerer(Protocol):
+    """What a request needs of the side that answers the client: wsserver's connection.
+
+    The request calls it when the application decides; the connection never sets the
+    request's state itself, except through `record_server_rejection()`.
+    """
+
+    def connection(self) -> ServerConnection | None:
+        """The connection, while it exists."""
+
+    def accept(
+        self,
+        request: WebSocketRequest,
+        subprotocol: str | None,
+        origin: str | None,
+        cookies: Sequence[SetCookie],
+        headers: HeadersLike,
+    ) -> ServerConnection:
+        """Send the 101 and open the connection; raise ValueError for invalid arguments."""
+
+    def reject(
+        self, request: WebSocketRequest, status: int, reason: str | None, headers: HeadersLike, body: bytes | None
+    ) -> None:
+        """Send the refusal; raise ValueError for invalid arguments."""
+
+
+def record_server_rejection(request: WebSocketRequest, reason: str) -> None:
+    """Record that the server rejected `request` on its own (a timeout, the shutdown, a
+    handler that failed or returned without deciding); nothing if it was decided."""
+    if not request._outcome:
+        request._outcome = "rejected"
+        request._rejected_by = reason
 
 
 class WebSocketRequest:
@@ -60,7 +93,7 @@ class WebSocketRequest:
     def __init__(
         self,
         opening: OpeningRequest,
-        protocol: ServerConnection,
+        answerer: Answerer,
         *,
         remote_address: str | None,
         socket_address: Any,
@@ -82,11 +115,11 @@ class WebSocketRequest:
         self.forwarded_for: list[str] = forwarded_for
         self.secure: bool = secure
         self.opening: OpeningRequest = opening
-        # Weak: the connection holds this request (`connection.request`), and a cycle
-        # would keep every closed connection, its TLS buffers and deflate contexts
-        # included, until the cycle collector runs. The handler's task holds the
-        # connection while the handler runs.
-        self._protocol_ref = weakref.ref(protocol)
+        # The answerer refers to the connection weakly: the connection holds this request
+        # (`connection.request`), and a cycle would keep every closed connection, its TLS
+        # buffers and deflate contexts included, until the cycle collector runs. The
+        # handler's task holds the connection while the handler runs.
+        self._answerer = answerer
         self._outcome = ""  # "", "accepted" or "rejected"
         self._rejected_by = ""  # why the server rejected it on its own (timeout, shutdown)
 
@@ -95,13 +128,7 @@ class WebSocketRequest:
         """The connection once the request is accepted, else None (see the class doc)."""
         if self._outcome != "accepted":
             return None
-        return self._protocol_ref()
-
-    def _protocol(self) -> ServerConnection:
-        protocol = self._protocol_ref()
-        if protocol is None:
-            raise InvalidState("the connection of this request is gone")
-        return protocol
+        return self._answerer.connection()
 
     @property
     def cookie_dict(self) -> dict[str, str]:
@@ -176,7 +203,10 @@ class WebSocketRequest:
             TypeError: a cookie is not a [`SetCookie`][wsserver.SetCookie].
             InvalidState: the request was already accepted or rejected.
         """
-        return self._protocol()._accept(self, protocol, origin, cookies, headers)
+        self._check_unresolved()
+        connection = self._answerer.accept(self, protocol, origin, cookies, headers)
+        self._outcome = "accepted"
+        return connection
 
     def reject(
         self,
@@ -202,7 +232,9 @@ class WebSocketRequest:
                 (CR and LF never reach the wire). The request stays unresolved.
             InvalidState: the request was already accepted or rejected.
         """
-        self._protocol()._reject(self, status, reason, headers, body)
+        self._check_unresolved()
+        self._answerer.reject(self, status, reason, headers, body)
+        self._outcome = "rejected"
 
     def __repr__(self) -> str:
         state = self._outcome or "pending"

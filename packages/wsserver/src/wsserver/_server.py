@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ from wsframe.asyncio import (
 )
 from wsframe.close import check_close_code
 
-from ._connection import Handler, HttpHandler, ServerConnection, Settings
+from ._connection import Handler, HttpHandler, ServerConnection, Settings, refuse_handshake
 from ._frame import (
     DEFAULT_MAX_HEAD_SIZE,
     DEFAULT_MAX_HEADER_COUNT,
@@ -35,6 +35,7 @@ from ._frame import (
 )
 from ._memory import DEFAULT_MEMORY_RELEASE_INTERVAL, HeapReleaser
 from ._proxies import TrustedProxies
+from ._registry import Registry
 from ._request import WebSocketRequest
 
 if TYPE_CHECKING:
@@ -250,12 +251,12 @@ class WebSocketServer:
         ):
             _check_count(name, value)
 
-        self.handler: Handler | None = handler
-        """The WebSocket handler; replace it or set it to None at any time."""
-        self.http_handler: HttpHandler | None = http_handler
-        """The plain HTTP handler; replace it or set it to None at any time."""
-        self.auto_accept = bool(auto_accept)
-        """Whether valid requests are accepted before the handler is called."""
+        self._registry = Registry(
+            handler=handler,
+            http_handler=http_handler,
+            auto_accept=bool(auto_accept),
+            max_pending=max_pending_handshakes,
+        )
         self.logger: logging.Logger | logging.LoggerAdapter[Any] = (
             logger if logger is not None else logging.getLogger("wsserver.server")
         )
@@ -276,20 +277,39 @@ class WebSocketServer:
             trusted_proxies=TrustedProxies(trusted_proxies),
             logger=logger if logger is not None else logging.getLogger("wsserver.connection"),
         )
-        self._max_pending = max_pending_handshakes
         self._servers: list[asyncio.Server] = []
-        self._all: dict[ServerConnection, None] = {}
-        self._handshaking: dict[ServerConnection, None] = {}
-        self._connections: dict[ServerConnection, None] = {}
-        self._pending: dict[WebSocketRequest, None] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._shutting_down = False
         self._shutdown_task: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
-        self._slow: set[WebSocketConnection] = set()
         self._releaser = (
             HeapReleaser(memory_release_interval, self.logger) if memory_release_interval is not None else None
         )
+
+    @property
+    def handler(self) -> Handler | None:
+        """The WebSocket handler; replace it or set it to None at any time."""
+        return self._registry.handler
+
+    @handler.setter
+    def handler(self, handler: Handler | None) -> None:
+        self._registry.handler = handler
+
+    @property
+    def http_handler(self) -> HttpHandler | None:
+        """The plain HTTP handler; replace it or set it to None at any time."""
+        return self._registry.http_handler
+
+    @http_handler.setter
+    def http_handler(self, handler: HttpHandler | None) -> None:
+        self._registry.http_handler = handler
+
+    @property
+    def auto_accept(self) -> bool:
+        """Whether valid requests are accepted before the handler is called."""
+        return self._registry.auto_accept
+
+    @auto_accept.setter
+    def auto_accept(self, value: bool) -> None:
+        self._registry.auto_accept = bool(value)
 
     # ------------------------------------------------------------ listening
 
@@ -325,7 +345,7 @@ class WebSocketServer:
         loop = asyncio.get_running_loop()
         secure = ssl is not None
         server = await loop.create_server(
-            lambda: ServerConnection(self, self._settings, secure=secure),
+            lambda: ServerConnection(self._registry, self._settings, secure=secure),
             host,
             port,
             ssl=ssl,
@@ -356,7 +376,7 @@ class WebSocketServer:
         loop = asyncio.get_running_loop()
         secure = ssl is not None
         server = await loop.create_unix_server(
-            lambda: ServerConnection(self, self._settings, secure=secure),
+            lambda: ServerConnection(self._registry, self._settings, secure=secure),
             path,
             ssl=ssl,
             backlog=backlog,
@@ -374,7 +394,7 @@ class WebSocketServer:
         return addresses
 
     def _check_running(self) -> None:
-        if self._shutting_down:
+        if self._registry.shutting_down:
             raise InvalidState("the server is shutting down")
 
     @property
@@ -385,12 +405,12 @@ class WebSocketServer:
     @property
     def connections(self) -> list[ServerConnection]:
         """The accepted connections whose transport is not closed yet, oldest first (a copy)."""
-        return list(self._connections)
+        return list(self._registry.connections)
 
     @property
     def pending_requests(self) -> list[WebSocketRequest]:
         """Upgrade requests handed to the handler and not accepted or rejected yet (a copy)."""
-        return list(self._pending)
+        return list(self._registry.pending)
 
     async def serve_forever(self) -> None:
         """Wait until [`shutdown`][wsserver.WebSocketServer.shutdown] finishes.
@@ -452,30 +472,34 @@ class WebSocketServer:
         await asyncio.shield(self._shutdown_task)
 
     async def _shutdown(self, code: int, reason: str, timeout: float | None) -> None:
-        self._shutting_down = True
-        self.logger.info("shutting down: %d connections, %d handshakes", len(self._connections), len(self._handshaking))
+        self._registry.shutting_down = True
+        self.logger.info(
+            "shutting down: %d connections, %d handshakes",
+            len(self._registry.connections),
+            len(self._registry.handshaking),
+        )
         for server in self._servers:
             server.close()
-        for connection in list(self._handshaking):
-            connection._server_reject(503, "server is shutting down")
+        for connection in list(self._registry.handshaking):
+            refuse_handshake(connection, 503, "server is shutting down")
         closers = [
             asyncio.ensure_future(connection.close(code, reason))
-            for connection in list(self._connections)
+            for connection in list(self._registry.connections)
             if connection.state is State.OPEN
         ]
-        waiting: list[asyncio.Future[Any]] = [*closers, *self._tasks]
+        waiting: list[asyncio.Future[Any]] = [*closers, *self._registry.tasks]
         if waiting:
             await asyncio.wait(waiting, timeout=timeout)
             for future in closers:
                 if not future.done():
                     future.cancel()
-        remaining = list(self._all)
+        remaining = list(self._registry.all)
         if remaining:
             self.logger.info("shutdown: aborting %d connections", len(remaining))
             for connection in remaining:
                 connection.abort("server shutdown")
             await asyncio.wait([asyncio.ensure_future(c.wait_closed()) for c in remaining], timeout=1.0)
-        tasks = [task for task in self._tasks if not task.done()]
+        tasks = [task for task in self._registry.tasks if not task.done()]
         if tasks:
             self.logger.info("shutdown: cancelling %d handlers", len(tasks))
             for task in tasks:
@@ -521,8 +545,8 @@ class WebSocketServer:
             raise TypeError(f"message must be str or bytes-like, not {type(message).__name__}")
         if isinstance(message, memoryview):
             message = bytes(message)
-        targets = list(self._connections) if connections is None else list(connections)
-        slow = self._slow
+        targets = list(self._registry.connections) if connections is None else list(connections)
+        slow = self._registry.slow
         sent = 0
         for connection in targets:
             if connection.state is not State.OPEN:
@@ -540,43 +564,8 @@ class WebSocketServer:
             sent += 1
         return sent
 
-    # ------------------------------------------- hooks for ServerConnection
-
-    def _handshake_started(self, connection: ServerConnection) -> str:
-        """Register a new connection; return why it must be refused, or ``""``."""
-        self._all[connection] = None
-        if self._shutting_down:
-            return "server is shutting down"
-        if self._max_pending is not None and len(self._handshaking) >= self._max_pending:
-            return "too many pending handshakes"
-        self._handshaking[connection] = None
-        return ""
-
-    def _handshake_finished(self, connection: ServerConnection) -> None:
-        self._handshaking.pop(connection, None)
-        if connection.request is not None:
-            self._pending.pop(connection.request, None)
-
-    def _request_pending(self, request: WebSocketRequest) -> None:
-        self._pending[request] = None
-
-    def _connection_opened(self, connection: ServerConnection) -> None:
-        self._connections[connection] = None
-
-    def _connection_gone(self, connection: ServerConnection) -> None:
-        self._handshake_finished(connection)
-        self._connections.pop(connection, None)
-        self._all.pop(connection, None)
-        self._slow.discard(connection)
-
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
     def __repr__(self) -> str:
-        return f"<WebSocketServer {self.addresses} {len(self._connections)} connections>"
+        return f"<WebSocketServer {self.addresses} {len(self._registry.connections)} connections>"
 
 
 def _format_address(scheme: str, address: Any) -> str:
