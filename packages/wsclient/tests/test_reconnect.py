@@ -87,7 +87,7 @@ def test_retry_after() -> None:
     ("kwargs", "error", "message"),
     [
         ({"initial_delay": -1}, ValueError, "initial_delay"),
-        ({"max_delay": "1"}, ValueError, "max_delay"),
+        ({"max_delay": "1"}, TypeError, "max_delay"),
         ({"factor": 0.5}, ValueError, "factor"),
         ({"reset_after": -1}, ValueError, "reset_after"),
         ({"max_attempts": 0}, ValueError, "max_attempts"),

@@ -221,6 +221,24 @@ def test_submodules_are_attributes_and_unknown_names_fail() -> None:
         _ = wsframe.nope  # type: ignore[attr-defined]
 
 
+def test_options_submodule() -> None:
+    # wsframe.options came after the flat top level: it moves no former name, and
+    # re-exports the top level's options (the same objects) beside its own names.
+    module = submodule("options")
+    assert wsframe.options is module
+    assert "options" in dir(wsframe)
+    assert module.__doc__
+    assert len(module.__all__) == len(set(module.__all__))
+    assert set(module.__all__) & FORMER_TOP_LEVEL == {
+        "ConnectionOptions",
+        "DEFAULT_FRAGMENTATION_THRESHOLD",
+        "DEFAULT_MAX_MESSAGE_SIZE",
+    }
+    for name in module.__all__:
+        if name in TOP_LEVEL:
+            assert getattr(wsframe, name) is getattr(module, name), name
+
+
 def test_star_import_gives_the_curated_set() -> None:
     namespace: dict[str, object] = {}
     exec("from wsframe import *", namespace)

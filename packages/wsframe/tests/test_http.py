@@ -267,11 +267,19 @@ class TestRequestLimits:
         assert DEFAULT_MAX_BODY_SIZE == 65536
 
     @pytest.mark.parametrize("limit", ["max_start_line_size", "max_header_count", "max_head_size"])
-    @pytest.mark.parametrize("value", [0, -1, True, 1.5, "8"])
+    @pytest.mark.parametrize("value", [0, -1])
     def test_invalid_limits(self, limit: str, value: object) -> None:
         with pytest.raises(ValueError, match=limit):
             RequestParser(**{limit: value})  # type: ignore[arg-type]
         with pytest.raises(ValueError, match=limit):
+            ResponseParser(**{limit: value})  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("limit", ["max_start_line_size", "max_header_count", "max_head_size"])
+    @pytest.mark.parametrize("value", [True, 1.5, "8"])
+    def test_limits_of_the_wrong_type(self, limit: str, value: object) -> None:
+        with pytest.raises(TypeError, match=limit):
+            RequestParser(**{limit: value})  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=limit):
             ResponseParser(**{limit: value})  # type: ignore[arg-type]
 
     def test_request_line_limit(self) -> None:

@@ -306,12 +306,16 @@ async def test_broadcast_skips_a_slow_client(tools: Any) -> None:
         {"max_pending_handshakes": 0},
         {"max_header_count": 0},
         {"trusted_proxies": ["not an address"]},
-        {"permessage_deflate": "yes"},
     ],
 )
 def test_invalid_tunables(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         WebSocketServer(echo, **kwargs)
+
+
+def test_permessage_deflate_of_the_wrong_type() -> None:
+    with pytest.raises(TypeError, match="permessage_deflate"):
+        WebSocketServer(echo, permessage_deflate="yes")  # type: ignore[arg-type]
 
 
 def test_defaults_are_documented_constants() -> None:

@@ -26,7 +26,6 @@ from collections.abc import Awaitable, Generator, Sequence
 from typing import Any, Final, TypeAlias, TypeVar, cast
 
 from wsframe import (
-    DEFAULT_FRAGMENTATION_THRESHOLD,
     ClientHandshake,
     ClientPerMessageDeflate,
     ConnectionOptions,
@@ -35,16 +34,22 @@ from wsframe import (
     HandshakeState,
     Headers,
 )
-from wsframe.asyncio import (
+from wsframe.asyncio import WebSocketConnection
+from wsframe.extensions import ClientExtensionFactory
+from wsframe.http import HeadersLike, HttpResponse, ResponseParser, is_token, serialize_request
+from wsframe.options import (
+    DEFAULT_CLIENT_MAX_MESSAGE_SIZE,
     DEFAULT_CLOSE_TIMEOUT,
+    DEFAULT_FRAGMENTATION_THRESHOLD,
     DEFAULT_KEEPALIVE_GRACE,
     DEFAULT_KEEPALIVE_INTERVAL,
     DEFAULT_MAX_QUEUE,
+    DEFAULT_OPEN_TIMEOUT,
     DEFAULT_WRITE_LIMIT,
-    WebSocketConnection,
+    DriverOptions,
+    check_int,
+    check_number,
 )
-from wsframe.extensions import ClientExtensionFactory
-from wsframe.http import HeadersLike, HttpResponse, ResponseParser, is_token, serialize_request
 
 from ._errors import HandshakeFailed, HandshakeInterrupted, OpenTimeout, ProxyError, RedirectError
 from ._url import ProxyURL, WebSocketURL, parse_proxy_url, parse_url, proxy_from_environment
@@ -62,10 +67,10 @@ __all__ = [
 
 from . import __version__
 
-#: Largest received message on the client: 8 MiB, as WebSocket-Node's client.
-DEFAULT_MAX_MESSAGE_SIZE: Final = 8 * 1024 * 1024
-#: Seconds allowed to open a connection: DNS, TCP, TLS, proxy, redirects and handshake.
-DEFAULT_OPEN_TIMEOUT: Final = 10.0
+#: Largest received message on the client: 8 MiB, as WebSocket-Node's client; the server
+#: and the sans-IO core default to 1 MiB. [`wsframe.options.DEFAULT_CLIENT_MAX_MESSAGE_SIZE`][]
+#: (the same object) says why they differ.
+DEFAULT_MAX_MESSAGE_SIZE: Final = DEFAULT_CLIENT_MAX_MESSAGE_SIZE
 #: Redirects followed before giving up.
 DEFAULT_MAX_REDIRECTS: Final = 5
 #: The `User-Agent` header sent unless `user_agent` or `headers` say otherwise.
@@ -318,11 +323,6 @@ def _join_location(url: WebSocketURL, location: str) -> WebSocketURL:
     return parse_url(f"{mapped}://{rest.partition('#')[0]}")
 
 
-def _check_positive(name: str, value: float | None) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
-        raise ValueError(f"{name} must be a positive number or None, not {value!r}")
-
-
 _default_ssl_context: ssl_module.SSLContext | None = None
 
 
@@ -344,7 +344,9 @@ class WebSocketClient:
         user_agent: the `User-Agent` header; None sends none. A `User-Agent` in the
             `headers` of a `connect` call wins.
         max_message_size: largest received message in bytes, after decompression
-            (default 8 MiB, as WebSocket-Node's client); None for no limit.
+            (default 8 MiB, as WebSocket-Node's client, where the server's is 1 MiB:
+            [`DEFAULT_CLIENT_MAX_MESSAGE_SIZE`][wsframe.options.DEFAULT_CLIENT_MAX_MESSAGE_SIZE]
+            says why); None for no limit.
         max_frame_size: largest received frame payload, or None (the default) for the
             `max_message_size` bound alone. WebSocket-Node's client: 1 MiB.
         assemble_fragments: True to receive whole messages with `recv()`; False to
@@ -372,8 +374,14 @@ class WebSocketClient:
         connection_factory: the class of the connections made (a `ClientConnection`
             subclass).
 
+    The shared options are validated by [`ConnectionOptions`][wsframe.ConnectionOptions]
+    (`options`) and [`DriverOptions`][wsframe.options.DriverOptions] (`driver`), the others
+    by the same validators ([`wsframe.options`][wsframe.options]).
+
     Raises:
-        ValueError: an invalid setting, naming it.
+        ValueError: a setting out of its range, named.
+        TypeError: a setting of the wrong type (a bool where a number is expected
+            included), named.
     """
 
     def __init__(
@@ -404,7 +412,8 @@ class WebSocketClient:
         logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
         connection_factory: type[ClientConnection] = ClientConnection,
     ) -> None:
-        if isinstance(version, bool) or version not in (13, 8):
+        check_int("version", version)
+        if version not in (13, 8):
             raise ValueError(f"version must be 13 or 8, not {version!r}")
         if isinstance(permessage_deflate, bool):
             deflate: list[ClientExtensionFactory] = [ClientPerMessageDeflate()] if permessage_deflate else []
@@ -422,19 +431,15 @@ class WebSocketClient:
             raise ValueError("extensions must not offer the same extension twice")
         if user_agent is not None:
             Headers([("User-Agent", user_agent)])  # validates: ValueError on CR/LF
-        if max_queue < 1:
-            raise ValueError(f"max_queue must be at least 1, not {max_queue!r}")
-        if write_limit < 0:
-            raise ValueError(f"write_limit must be non-negative, not {write_limit!r}")
-        for name, value in (
-            ("open_timeout", open_timeout),
-            ("close_timeout", close_timeout),
-            ("keepalive_interval", keepalive_interval),
-            ("keepalive_grace", keepalive_grace),
-        ):
-            _check_positive(name, value)
-        if isinstance(max_redirects, bool) or not isinstance(max_redirects, int) or max_redirects < 0:
-            raise ValueError(f"max_redirects must be a non-negative int, not {max_redirects!r}")
+        driver = DriverOptions(
+            open_timeout=open_timeout,
+            close_timeout=close_timeout,
+            keepalive_interval=keepalive_interval,
+            keepalive_grace=keepalive_grace,
+            max_queue=max_queue,
+            write_limit=write_limit,
+        )
+        check_int("max_redirects", max_redirects, minimum=0)
         if not (isinstance(connection_factory, type) and issubclass(connection_factory, ClientConnection)):
             raise TypeError(f"connection_factory must be a ClientConnection subclass, not {connection_factory!r}")
 
@@ -450,12 +455,14 @@ class WebSocketClient:
             fragmentation_threshold=fragmentation_threshold,
         )
         """The sans-IO connection options (limits and fragmentation), validated."""
-        self.max_queue = max_queue
-        self.write_limit = write_limit
-        self.open_timeout = open_timeout
-        self.close_timeout = close_timeout
-        self.keepalive_interval = keepalive_interval
-        self.keepalive_grace = keepalive_grace
+        self.driver = driver
+        """The timers and flow control of each connection, validated."""
+        self.max_queue = driver.max_queue
+        self.write_limit = driver.write_limit
+        self.open_timeout = driver.open_timeout
+        self.close_timeout = driver.close_timeout
+        self.keepalive_interval = driver.keepalive_interval
+        self.keepalive_grace = driver.keepalive_grace
         self.max_redirects = max_redirects
         self.logger: logging.Logger | logging.LoggerAdapter[Any] = (
             logger if logger is not None else logging.getLogger("wsclient")
@@ -568,7 +575,7 @@ class WebSocketClient:
         if unix_socket is not None and explicit_proxy is not None:
             raise ValueError("unix_socket and proxy cannot be used together")
         timeout = self.open_timeout if isinstance(open_timeout, _Unset) else open_timeout
-        _check_positive("open_timeout", timeout)
+        check_number("open_timeout", timeout, optional=True)
 
         progress = _Progress()
         opening = self._open(
@@ -937,7 +944,7 @@ def connect(
         `WebSocketClient.connect` raises.
 
     Raises:
-        TypeError: an unknown keyword argument.
-        ValueError: an invalid setting.
+        TypeError: an unknown keyword argument, or a setting of the wrong type.
+        ValueError: a setting out of its range.
     """
     return Connect(url, protocols, origin, headers, **kwargs)

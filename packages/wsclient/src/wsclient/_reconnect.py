@@ -34,6 +34,7 @@ from typing import Any, Final
 
 from wsframe import State
 from wsframe.http import HeadersLike
+from wsframe.options import check_int, check_number
 
 from ._client import ClientConnection, Protocols, WebSocketClient, split_arguments
 from ._errors import HandshakeFailed, ProxyError, RedirectError
@@ -156,18 +157,13 @@ def reconnecting(
         An async iterator of open connections.
 
     Raises:
-        ValueError: an invalid setting (at once, not at the first iteration).
-        TypeError: an unknown keyword argument.
+        ValueError: a setting out of range (at once, not at the first iteration).
+        TypeError: an unknown keyword argument, or a setting of the wrong type.
     """
     for name, value in (("initial_delay", initial_delay), ("max_delay", max_delay), ("reset_after", reset_after)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise ValueError(f"{name} must be a non-negative number, not {value!r}")
-    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or factor < 1:
-        raise ValueError(f"factor must be a number of at least 1, not {factor!r}")
-    if max_attempts is not None and (
-        isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1
-    ):
-        raise ValueError(f"max_attempts must be a positive int or None, not {max_attempts!r}")
+        check_number(name, value, inclusive=True)
+    check_number("factor", factor, minimum=1, inclusive=True)
+    check_int("max_attempts", max_attempts, minimum=1, optional=True)
     client_kwargs, connect_kwargs = split_arguments(kwargs)
     client = WebSocketClient(**client_kwargs)
 

@@ -363,7 +363,8 @@ def connect(
         OSError: the network failed (refused, DNS, TLS, `OpenTimeout`...).
         WebSocketError: the other failures of
             [`WebSocketClient.connect`][wsclient.WebSocketClient.connect].
-        TypeError: an unknown keyword argument; client settings with `client`.
+        TypeError: an unknown keyword argument, a setting of the wrong type; client
+            settings with `client`.
         ValueError: an invalid argument.
     """
     client_kwargs, connect_kwargs = split_arguments(kwargs)

@@ -18,7 +18,8 @@ The building blocks under them live in public submodules, each with its own `__a
 [`wsframe.extensions`][wsframe.extensions] (the extension API, permessage-deflate),
 [`wsframe.handshake`][wsframe.handshake] (the handshake helpers),
 [`wsframe.http`][wsframe.http] (HTTP heads and header values),
-[`wsframe.cookies`][wsframe.cookies] and [`wsframe.typing`][wsframe.typing].
+[`wsframe.cookies`][wsframe.cookies], [`wsframe.typing`][wsframe.typing] and
+[`wsframe.options`][wsframe.options] (the options every driver shares, and their validators).
 Every name that the top level exported before still imports from it (resolved on first
 use), but only the submodule spelling is documented.
 """
@@ -117,7 +118,7 @@ __all__ = [
 ]
 
 #: The public submodules, importable as attributes of `wsframe` once it is imported.
-_SUBMODULES = frozenset({"close", "cookies", "extensions", "frames", "handshake", "http", "typing"})
+_SUBMODULES = frozenset({"close", "cookies", "extensions", "frames", "handshake", "http", "options", "typing"})
 
 #: Names that `wsframe` exported before they moved to a submodule: each still resolves
 #: from `wsframe` (the same object), on first use, without a warning.

@@ -43,6 +43,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import overload
 
 from ._errors import HandshakeError, InvalidState
+from ._options import check_int
 
 __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
@@ -410,8 +411,7 @@ class HttpResponse:
 
 
 def _check_limit(name: str, value: int | None) -> int | None:
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-        raise ValueError(f"{name} must be a positive int or None, not {value!r}")
+    check_int(name, value, minimum=1, optional=True)
     return value
 
 
@@ -610,7 +610,8 @@ class RequestParser(_HeadParser):
         max_header_line_size: longest header line; above it, 431.
 
     Raises:
-        ValueError: a limit is not a positive int or None.
+        TypeError: a limit is not an int or None (a bool is not an int here).
+        ValueError: a limit is below 1.
     """
 
     __slots__ = ("_request",)
@@ -693,7 +694,8 @@ class ResponseParser(_HeadParser):
         max_body_size: most body bytes kept.
 
     Raises:
-        ValueError: a limit is not a positive int or None.
+        TypeError: a limit is not an int or None (a bool is not an int here).
+        ValueError: a limit is below 1.
     """
 
     __slots__ = (

@@ -64,7 +64,7 @@ from ._http import (
     RequestParser,
     ResponseParser,
 )
-from ._options import ConnectionOptions
+from ._options import ConnectionOptions, check_int
 
 __all__ = [
     "DEFAULT_MAX_EARLY_DATA",
@@ -177,8 +177,7 @@ _Data = bytes | bytearray | memoryview
 
 
 def _check_early_limit(value: int | None) -> int | None:
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-        raise ValueError(f"max_early_data must be a non-negative int or None, not {value!r}")
+    check_int("max_early_data", value, minimum=0, optional=True)
     return value
 
 
@@ -223,7 +222,8 @@ class ServerHandshake:
 
     Raises:
         ValueError: a limit is out of range.
-        TypeError: an extension is not a `ServerExtensionFactory`.
+        TypeError: a limit is not an int or None, or an extension is not a
+            `ServerExtensionFactory`.
     """
 
     __slots__ = (
@@ -563,7 +563,8 @@ class ClientHandshake:
 
     Raises:
         ValueError: an invalid argument or header (see `build_request`) or limit.
-        TypeError: an extension is not a `ClientExtensionFactory`.
+        TypeError: a limit is not an int or None, or an extension is not a
+            `ClientExtensionFactory`.
     """
 
     __slots__ = (

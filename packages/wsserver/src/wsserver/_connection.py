@@ -37,6 +37,7 @@ from ._frame import (
     CloseCode,
     ConnectionClosed,
     ConnectionOptions,
+    DriverOptions,
     HandshakeEvent,
     HandshakeInvalid,
     HandshakeState,
@@ -92,12 +93,7 @@ class Settings:
 
     options: ConnectionOptions
     factories: tuple[ServerExtensionFactory, ...]
-    close_timeout: float | None
-    keepalive_interval: float | None
-    keepalive_grace: float | None
-    max_queue: int
-    write_limit: int
-    open_timeout: float | None
+    driver: DriverOptions
     max_start_line_size: int | None
     max_header_count: int | None
     max_head_size: int | None
@@ -170,12 +166,13 @@ class ServerConnection(WebSocketConnection):
     )
 
     def __init__(self, registry: Registry, settings: Settings, *, secure: bool) -> None:
+        driver = settings.driver
         super().__init__(
-            close_timeout=settings.close_timeout,
-            keepalive_interval=settings.keepalive_interval,
-            keepalive_grace=settings.keepalive_grace,
-            max_queue=settings.max_queue,
-            write_limit=settings.write_limit,
+            close_timeout=driver.close_timeout,
+            keepalive_interval=driver.keepalive_interval,
+            keepalive_grace=driver.keepalive_grace,
+            max_queue=driver.max_queue,
+            write_limit=driver.write_limit,
             logger=settings.logger,
         )
         self.request: WebSocketRequest | None = None
@@ -218,7 +215,7 @@ class ServerConnection(WebSocketConnection):
             self.logger.info("connection %d refused: %s", self.id, refusal)
             self._answer(_plain_response(503, refusal))
             return
-        timeout = self._settings.open_timeout
+        timeout = self._settings.driver.open_timeout
         if timeout is not None:
             self._open_handle = self.loop.call_later(timeout, self._open_timed_out)
 

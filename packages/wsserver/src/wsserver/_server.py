@@ -8,30 +8,33 @@ from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from wsframe import DEFAULT_FRAGMENTATION_THRESHOLD, DEFAULT_MAX_MESSAGE_SIZE
-from wsframe.asyncio import (
-    DEFAULT_CLOSE_TIMEOUT,
-    DEFAULT_KEEPALIVE_GRACE,
-    DEFAULT_KEEPALIVE_INTERVAL,
-    DEFAULT_MAX_QUEUE,
-    DEFAULT_WRITE_LIMIT,
-    WebSocketConnection,
-)
+from wsframe.asyncio import WebSocketConnection
 from wsframe.close import check_close_code
 
 from ._connection import Handler, HttpHandler, ServerConnection, Settings, refuse_handshake
 from ._frame import (
+    DEFAULT_CLOSE_TIMEOUT,
+    DEFAULT_FRAGMENTATION_THRESHOLD,
+    DEFAULT_KEEPALIVE_GRACE,
+    DEFAULT_KEEPALIVE_INTERVAL,
     DEFAULT_MAX_HEAD_SIZE,
     DEFAULT_MAX_HEADER_COUNT,
     DEFAULT_MAX_HEADER_LINE_SIZE,
+    DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_MAX_QUEUE,
     DEFAULT_MAX_START_LINE_SIZE,
+    DEFAULT_OPEN_TIMEOUT,
+    DEFAULT_WRITE_LIMIT,
     CloseCode,
     ConnectionClosed,
     ConnectionOptions,
+    DriverOptions,
     InvalidState,
     ServerExtensionFactory,
     ServerPerMessageDeflate,
     State,
+    check_int,
+    check_number,
 )
 from ._memory import DEFAULT_MEMORY_RELEASE_INTERVAL, HeapReleaser
 from ._proxies import TrustedProxies
@@ -49,30 +52,12 @@ __all__ = [
     "WebSocketServer",
 ]
 
-#: Seconds a client has to complete its opening handshake, the application's decision
-#: included (WebSocket-Node had no limit: a silent client held its socket forever).
-DEFAULT_OPEN_TIMEOUT = 10.0
 #: Connections still in their opening handshake above which new ones get 503 at once.
 DEFAULT_MAX_PENDING_HANDSHAKES = 1024
 #: Seconds `shutdown()` waits for connections to close and handlers to return.
 DEFAULT_SHUTDOWN_TIMEOUT = 10.0
 #: Length of the listening sockets' accept queue.
 DEFAULT_BACKLOG = 128
-
-
-def _check_timeout(name: str, value: float | None) -> float | None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
-        raise ValueError(f"{name} must be a positive number or None, not {value!r}")
-    return value
-
-
-def _check_count(name: str, value: int | None, *, allow_none: bool = True, minimum: int = 1) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"{name} must be an int of at least {minimum}{' or None' if allow_none else ''}, not {value!r}"
-        )
 
 
 class WebSocketServer:
@@ -169,14 +154,23 @@ class WebSocketServer:
         logger: where the server and its connections log; default the ``wsserver.server``
             and ``wsserver.connection`` loggers. Nothing is configured or printed.
         memory_release_interval: seconds between two checks of the memory that closed
-            connections freed (default 5): where glibc's `malloc` keeps more than 4 MiB
+            connections freed (default 2): where glibc's `malloc` keeps more than 4 MiB
             of it, `malloc_trim(0)` gives it back to the system, so that RSS comes back
             down after a burst instead of staying at its peak. None turns it off. It
             acts on the whole process, and does nothing elsewhere than glibc.
 
+    The shared options (limits, fragmentation, timeouts, flow control) are validated by
+    [`ConnectionOptions`][wsframe.ConnectionOptions] and
+    [`DriverOptions`][wsframe.options.DriverOptions], the others by the same validators
+    ([`wsframe.options`][wsframe.options]); their defaults are in one table,
+    [Configuration](../reference/configuration.md#shared-options).
+
     Raises:
         ValueError: a tunable out of its range; the message names it.
-        TypeError: an entry of `extensions` is not a `ServerExtensionFactory`.
+        TypeError: a tunable of the wrong type (a bool where a number is expected
+            included), `permessage_deflate` neither a bool nor a
+            `ServerPerMessageDeflate`, or an entry of `extensions` not a
+            `ServerExtensionFactory`; the message names it.
     """
 
     def __init__(
@@ -219,13 +213,21 @@ class WebSocketServer:
             fragment_outgoing_messages=fragment_outgoing_messages,
             fragmentation_threshold=fragmentation_threshold,
         )
+        driver = DriverOptions(
+            open_timeout=open_timeout,
+            close_timeout=close_timeout,
+            keepalive_interval=keepalive_interval,
+            keepalive_grace=keepalive_grace,
+            max_queue=max_queue,
+            write_limit=write_limit,
+        )
         factories: list[ServerExtensionFactory] = []
         if isinstance(permessage_deflate, ServerPerMessageDeflate):
             factories.append(permessage_deflate)
         elif permessage_deflate is True:
             factories.append(ServerPerMessageDeflate())
         elif permessage_deflate is not False:
-            raise ValueError(
+            raise TypeError(
                 f"permessage_deflate must be a bool or a ServerPerMessageDeflate, not {permessage_deflate!r}"
             )
         for factory in extensions:
@@ -233,23 +235,14 @@ class WebSocketServer:
                 raise TypeError(f"extensions must be ServerExtensionFactory objects, not {factory!r}")
             factories.append(factory)
         for name, value in (
-            ("keepalive_interval", keepalive_interval),
-            ("keepalive_grace", keepalive_grace),
-            ("close_timeout", close_timeout),
-            ("open_timeout", open_timeout),
-            ("memory_release_interval", memory_release_interval),
-        ):
-            _check_timeout(name, value)
-        _check_count("max_queue", max_queue, allow_none=False)
-        _check_count("write_limit", write_limit, allow_none=False, minimum=0)
-        _check_count("max_pending_handshakes", max_pending_handshakes)
-        for name, value in (
             ("max_start_line_size", max_start_line_size),
             ("max_header_count", max_header_count),
             ("max_head_size", max_head_size),
             ("max_header_line_size", max_header_line_size),
+            ("max_pending_handshakes", max_pending_handshakes),
         ):
-            _check_count(name, value)
+            check_int(name, value, minimum=1, optional=True)
+        check_number("memory_release_interval", memory_release_interval, optional=True)
 
         self._registry = Registry(
             handler=handler,
@@ -264,12 +257,7 @@ class WebSocketServer:
         self._settings = Settings(
             options=options,
             factories=tuple(factories),
-            close_timeout=close_timeout,
-            keepalive_interval=keepalive_interval,
-            keepalive_grace=keepalive_grace,
-            max_queue=max_queue,
-            write_limit=write_limit,
-            open_timeout=open_timeout,
+            driver=driver,
             max_start_line_size=max_start_line_size,
             max_header_count=max_header_count,
             max_head_size=max_head_size,
@@ -351,7 +339,7 @@ class WebSocketServer:
             ssl=ssl,
             backlog=backlog,
             reuse_port=reuse_port or None,
-            ssl_handshake_timeout=self._settings.open_timeout if secure else None,
+            ssl_handshake_timeout=self._settings.driver.open_timeout if secure else None,
         )
         return self._listening(server, "wss" if secure else "ws")
 
@@ -380,7 +368,7 @@ class WebSocketServer:
             path,
             ssl=ssl,
             backlog=backlog,
-            ssl_handshake_timeout=self._settings.open_timeout if secure else None,
+            ssl_handshake_timeout=self._settings.driver.open_timeout if secure else None,
         )
         return self._listening(server, "wss+unix" if secure else "ws+unix")
 

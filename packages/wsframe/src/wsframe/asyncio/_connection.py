@@ -53,6 +53,7 @@ from .._events import (
     Pong,
     TextMessage,
 )
+from .._options import DriverOptions
 from .._typing import Data
 
 __all__ = [
@@ -253,17 +254,14 @@ class WebSocketConnection(asyncio.BufferedProtocol):
         write_limit: int = DEFAULT_WRITE_LIMIT,
         logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
     ) -> None:
-        if max_queue < 1:
-            raise ValueError(f"max_queue must be at least 1, not {max_queue!r}")
-        if write_limit < 0:
-            raise ValueError(f"write_limit must be non-negative, not {write_limit!r}")
-        for name, value in (
-            ("close_timeout", close_timeout),
-            ("keepalive_interval", keepalive_interval),
-            ("keepalive_grace", keepalive_grace),
-        ):
-            if value is not None and value <= 0:
-                raise ValueError(f"{name} must be positive or None, not {value!r}")
+        # One validation for every driver: TypeError for a wrong type, ValueError out of range.
+        DriverOptions(
+            close_timeout=close_timeout,
+            keepalive_interval=keepalive_interval,
+            keepalive_grace=keepalive_grace,
+            max_queue=max_queue,
+            write_limit=write_limit,
+        )
         self.id = next(_ids)
         """A number identifying this connection in logs, unique within the process."""
         self.close_timeout = close_timeout
