@@ -1754,3 +1754,25 @@ async def test_bytes_before_the_handshake_without_a_driver_abort_the_connection(
         await raw.expect_eof()
     finally:
         raw.close()
+
+
+@async_test
+async def test_layers_declare_slots_once() -> None:
+    # WebSocketConnection is a chain of layers (wsframe/asyncio/__init__.py): only the
+    # base declares attributes, so a connection has no instance dict until an
+    # application adds an attribute, and every layer stays a pure mixin of methods.
+    layers = WebSocketConnection.__mro__[: WebSocketConnection.__mro__.index(asyncio.BufferedProtocol)]
+    assert [layer.__module__ for layer in layers] == [
+        "wsframe.asyncio._connection",
+        "wsframe.asyncio._receiving",
+        "wsframe.asyncio._keepalive",
+        "wsframe.asyncio._closing",
+        "wsframe.asyncio._sending",
+        "wsframe.asyncio._flow",
+        "wsframe.asyncio._state",
+    ]
+    assert [layer.__dict__["__slots__"] == () for layer in layers] == [True] * 6 + [False]
+    conn = WebSocketConnection(keepalive_interval=None)
+    assert not vars(conn)
+    conn.application_data = 1  # type: ignore[attr-defined]
+    assert vars(conn) == {"application_data": 1}
