@@ -232,7 +232,7 @@ class TestConnection:
             events_chunked.extend(chunked.receive_data(chunk))
         out_chunked = chunked.data_to_send()
 
-        def normal(events: list[wsframe.Event]) -> list[object]:
+        def normal(events: list[wsframe.ConnectionEvent]) -> list[object]:
             return [
                 (type(e).__name__, getattr(e, "data", None), getattr(e, "payload", None), getattr(e, "code", None))
                 for e in events

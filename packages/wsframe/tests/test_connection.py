@@ -20,9 +20,9 @@ from wsframe import (
     BinaryMessage,
     CloseReceived,
     Connection,
+    ConnectionEvent,
     ConnectionFailed,
     ConnectionOptions,
-    Event,
     Fragment,
     InvalidData,
     InvalidState,
@@ -48,7 +48,7 @@ def close_payload(code: int, reason: str = "") -> bytes:
     return struct.pack("!H", code) + reason.encode()
 
 
-def failed(events: list[Event], code: int) -> ConnectionFailed:
+def failed(events: list[ConnectionEvent], code: int) -> ConnectionFailed:
     """Check that `events` ends with a ConnectionFailed with `code` and return it."""
     assert events, "no events"
     event = events[-1]
@@ -58,9 +58,9 @@ def failed(events: list[Event], code: int) -> ConnectionFailed:
     return event
 
 
-def feed_bytewise(conn: Connection, data: bytes) -> tuple[list[Event], bytes]:
+def feed_bytewise(conn: Connection, data: bytes) -> tuple[list[ConnectionEvent], bytes]:
     """Feed `data` one byte at a time; return all events and all output."""
-    events: list[Event] = []
+    events: list[ConnectionEvent] = []
     out = b""
     for i in range(len(data)):
         events += conn.receive_data(data[i : i + 1])
@@ -148,7 +148,7 @@ class TestDataMessages:
         data = client_frame(TEXT, b"Hel", fin=False) + client_frame(CONT, b"lo") + client_frame(BINARY, b"xyz")
         assert server.receive_data(kind(data)) == [TextMessage("Hello"), BinaryMessage(b"xyz")]
         other = Connection(Role.SERVER)
-        events: list[Event] = []
+        events: list[ConnectionEvent] = []
         for i in range(0, len(data), 3):
             events += other.receive_data(kind(data[i : i + 3]))
         assert events == [TextMessage("Hello"), BinaryMessage(b"xyz")]
@@ -1112,7 +1112,7 @@ class TestChunkingInvariance:
         ]
         return b"".join(parts)
 
-    EXPECTED: ClassVar[list[Event]] = [
+    EXPECTED: ClassVar[list[ConnectionEvent]] = [
         TextMessage("Hello"),
         BinaryMessage(bytes(range(256))),
         TextMessage(""),
@@ -1160,7 +1160,7 @@ class TestChunkingInvariance:
         data = self.recorded_client_stream(client_frame)
         rng = random.Random(seed)
         conn = Connection(Role.SERVER)
-        events: list[Event] = []
+        events: list[ConnectionEvent] = []
         out = b""
         pos = 0
         while pos < len(data):
@@ -1194,7 +1194,7 @@ class TestChunkingInvariance:
         buffer = bytearray(20000)
         view = memoryview(buffer)
         conn = make_conn(role, assemble_fragments=assemble)
-        events: list[Event] = []
+        events: list[ConnectionEvent] = []
         pos = 0
         while pos < len(data):
             n = rng.choice([1, 5, 64, 1000, 20000])

@@ -27,8 +27,8 @@ TOP_LEVEL = {
     # events
     "BinaryMessage",
     "CloseReceived",
+    "ConnectionEvent",
     "ConnectionFailed",
-    "Event",
     "Fragment",
     "Ping",
     "Pong",
@@ -63,7 +63,9 @@ TOP_LEVEL = {
 }
 
 # Every name of the flat top level before the submodules (0.1.0.dev0): all still import.
-FORMER_TOP_LEVEL = TOP_LEVEL | {
+FORMER_TOP_LEVEL = (TOP_LEVEL - {"ConnectionEvent"}) | {
+    # renamed ConnectionEvent (wsclient's W3C Event is another thing)
+    "Event",
     # wsframe.close
     "CLOSE_DESCRIPTIONS",
     "MAX_CLOSE_REASON_BYTES",
@@ -193,7 +195,7 @@ def test_submodules_partition_the_former_names() -> None:
         for exported in submodule(name).__all__:
             assert exported not in homes, f"{exported} in wsframe.{homes[exported]} and wsframe.{name}"
             homes[exported] = name
-    assert set(homes) | TOP_LEVEL_ONLY == FORMER_TOP_LEVEL
+    assert set(homes) | TOP_LEVEL_ONLY == (FORMER_TOP_LEVEL - {"Event"}) | {"ConnectionEvent"}
     assert not set(homes) & TOP_LEVEL_ONLY
 
 
@@ -286,3 +288,10 @@ def test_the_repository_imports_only_current_names() -> None:
                     if name in FORMER_TOP_LEVEL - TOP_LEVEL:
                         offenders.append(f"{path.relative_to(root)}:{node.lineno}: wsframe.{name}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_event_is_the_former_name_of_connection_event() -> None:
+    import wsframe
+
+    assert wsframe.Event is wsframe.ConnectionEvent
+    assert "Event" not in wsframe.__all__

@@ -11,9 +11,9 @@ import pytest
 from wsframe import (
     BinaryMessage,
     Connection,
+    ConnectionEvent,
     ConnectionFailed,
     ConnectionOptions,
-    Event,
     Fragment,
     HandshakeError,
     InvalidData,
@@ -45,7 +45,7 @@ def fixed_mask(n: int) -> bytes:
     return MASK
 
 
-def failed(events: list[Event], code: int) -> ConnectionFailed:
+def failed(events: list[ConnectionEvent], code: int) -> ConnectionFailed:
     assert events, "no events"
     event = events[-1]
     assert isinstance(event, ConnectionFailed), events
@@ -474,7 +474,7 @@ class TestExtensionInConnection:
         client.send_text("fragmented text")
         data = client.data_to_send()
         server = conn(Role.SERVER, [Invert()])
-        events: list[Event] = []
+        events: list[ConnectionEvent] = []
         for i in range(len(data)):
             events += server.receive_data(data[i : i + 1])
         assert events == [TextMessage("fragmented text")]
@@ -571,7 +571,7 @@ class TestExtensionInConnection:
         events = whole.receive_data(data)
         assert len(events) == 10
         bytewise = conn(Role.SERVER, [Reverse()])
-        got: list[Event] = []
+        got: list[ConnectionEvent] = []
         out = b""
         for i in range(len(data)):
             got += bytewise.receive_data(data[i : i + 1])

@@ -329,3 +329,40 @@ def test_defaults_are_documented_constants() -> None:
     assert options.max_message_size == 1024 * 1024
     assert options.max_frame_size is None
     assert [factory.name for factory in server._settings.factories] == ["permessage-deflate"]
+
+
+async def test_accept_takes_subprotocol_and_its_former_name_protocol(tools: Any) -> None:
+    import warnings
+
+    outcomes: list[str | None] = []
+
+    async def handler(request: wsserver.WebSocketRequest) -> None:
+        if request.path == "/new":
+            connection = request.accept(subprotocol="chat")
+        elif request.path == "/both":
+            try:
+                request.accept(subprotocol="chat", protocol="chat")
+            except TypeError as exc:
+                outcomes.append(str(exc))
+            request.reject(400)
+            return
+        else:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                connection = request.accept(protocol="chat")
+            outcomes.append(str(caught[0].message) if caught else None)
+        outcomes.append(connection.subprotocol)
+        await connection.close()
+
+    async with tools.serve(handler) as (_, port):
+        for path in ("/new", "/old", "/both"):
+            reader, writer = await tools.open(port)
+            writer.write(tools.request(path, headers=[("Sec-WebSocket-Protocol", "chat")]))
+            response = await tools.read_response(reader)
+            assert response.status == (400 if path == "/both" else 101)
+            writer.close()
+        await tools.wait_until(lambda: len(outcomes) == 4)
+    assert outcomes[0] == "chat"
+    assert "deprecated" in str(outcomes[1])
+    assert outcomes[2] == "chat"
+    assert "not both" in str(outcomes[3])

@@ -32,7 +32,7 @@ import types
 from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, Protocol, TypeAlias, runtime_checkable
 
-from wsframe import ConnectionClosed, InvalidState, WebSocketError
+from wsframe import ConnectionClosed, InvalidState, State, WebSocketError
 from wsframe.http import HeadersLike, is_token
 
 from ._client import ClientConnection, WebSocketClient, split_arguments
@@ -414,10 +414,11 @@ class W3CWebSocket:
         CLOSED: 3.
     """
 
-    CONNECTING: Final = 0
-    OPEN: Final = 1
-    CLOSING: Final = 2
-    CLOSED: Final = 3
+    # The W3C numbers, derived from the one state enum of every wskit connection.
+    CONNECTING: Final = int(State.CONNECTING)
+    OPEN: Final = int(State.OPEN)
+    CLOSING: Final = int(State.CLOSING)
+    CLOSED: Final = int(State.CLOSED)
 
     _EVENT_TYPES: ClassVar[tuple[str, ...]] = ("open", "message", "error", "close")
 

@@ -45,12 +45,15 @@ from ._errors import (
 from ._events import (
     BinaryMessage,
     CloseReceived,
+    ConnectionEvent,
     ConnectionFailed,
-    Event,
     Fragment,
     Ping,
     Pong,
     TextMessage,
+)
+from ._events import (
+    Event as Event,
 )
 from ._http import Headers
 from ._mask import SPEEDUPS
@@ -80,7 +83,7 @@ __all__ = [
     "BinaryMessage",
     "CloseReceived",
     "ConnectionFailed",
-    "Event",
+    "ConnectionEvent",
     "Fragment",
     "Ping",
     "Pong",

@@ -33,8 +33,8 @@ from ._errors import InvalidData, InvalidState, MessageTooBig, ProtocolError
 from ._events import (
     BinaryMessage,
     CloseReceived,
+    ConnectionEvent,
     ConnectionFailed,
-    Event,
     Fragment,
     Ping,
     Pong,
@@ -671,7 +671,7 @@ class Connection:
         self._discard_input()
         self._should_close_transport = True
 
-    def receive_data(self, data: BytesLike, *, max_events: int | None = None) -> list[Event]:
+    def receive_data(self, data: BytesLike, *, max_events: int | None = None) -> list[ConnectionEvent]:
         """Feed bytes from the network; return the events they complete, in order.
 
         A protocol violation ends the list with a [`ConnectionFailed`][wsframe.ConnectionFailed]
@@ -696,7 +696,7 @@ class Connection:
         if buf:
             data = buf + data
             self._buf = b""
-        events: list[Event] = []
+        events: list[ConnectionEvent] = []
         pos = 0
         end = len(data)
         try:
@@ -741,7 +741,7 @@ class Connection:
             events.append(ConnectionFailed(exc))
         return events
 
-    def _parse_frame(self, data: BytesLike, pos: int, end: int, events: list[Event]) -> int:
+    def _parse_frame(self, data: BytesLike, pos: int, end: int, events: list[ConnectionEvent]) -> int:
         """The general path: parse what `data[pos:end]` holds of the frame at `pos`.
 
         Any frame: control frames, fragments, frames arriving in pieces, frames with
@@ -815,7 +815,7 @@ class Connection:
         self._grow = not fin and fast
         self._assemble_size = length if fin and length >= _ASSEMBLE_FROM and fast else 0
 
-    def _continue_payload(self, data: BytesLike, pos: int, end: int, events: list[Event]) -> int:
+    def _continue_payload(self, data: BytesLike, pos: int, end: int, events: list[ConnectionEvent]) -> int:
         """Consume what `data[pos:end]` holds of the current data frame's payload."""
         take = min(self._frame_left, end - pos)
         if take and (
@@ -902,7 +902,7 @@ class Connection:
             grown = min(grown, max(limit, needed))
         return grown
 
-    def _end_frame(self, events: list[Event]) -> None:
+    def _end_frame(self, events: list[ConnectionEvent]) -> None:
         first = self._frame_first
         self._frame_first = -1
         fin = bool(first & FIN)
@@ -964,7 +964,7 @@ class Connection:
             self._validator = None
             self._fragment_decoder = None
 
-    def _control(self, opcode: int, payload: bytes, events: list[Event]) -> None:
+    def _control(self, opcode: int, payload: bytes, events: list[ConnectionEvent]) -> None:
         if opcode == _OP_PING:
             events.append(Ping(payload))
             # Answer unless a close frame was received (RFC 6455 section 5.5.2); after

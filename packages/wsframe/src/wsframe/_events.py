@@ -11,6 +11,7 @@ __all__ = [
     "BinaryMessage",
     "CloseReceived",
     "ConnectionFailed",
+    "ConnectionEvent",
     "Event",
     "Fragment",
     "Ping",
@@ -133,5 +134,10 @@ class ConnectionFailed:
         return self.error.code
 
 
-Event: TypeAlias = "TextMessage | BinaryMessage | Fragment | Ping | Pong | CloseReceived | ConnectionFailed"
-"""Any event that a connection returns."""
+ConnectionEvent: TypeAlias = "TextMessage | BinaryMessage | Fragment | Ping | Pong | CloseReceived | ConnectionFailed"
+"""Any event that a frame [`Connection`][wsframe.Connection] returns (its handshake's are
+[`HandshakeEvent`][wsframe.HandshakeEvent]s)."""
+
+Event: TypeAlias = ConnectionEvent
+"""The former name of [`ConnectionEvent`][wsframe.ConnectionEvent], kept: wsclient's W3C
+`Event` is another thing."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -164,11 +165,12 @@ class WebSocketRequest:
 
     def accept(
         self,
-        protocol: str | None = None,
+        subprotocol: str | None = None,
         *,
         origin: str | None = None,
         cookies: Sequence[SetCookie] = (),
         headers: HeadersLike = (),
+        protocol: str | None = None,
     ) -> ServerConnection:
         """Accept the request: send ``101 Switching Protocols`` and return the connection.
 
@@ -182,7 +184,7 @@ class WebSocketRequest:
         not log as a handler failure.
 
         Args:
-            protocol: the subprotocol to use; it must be one of `requested_protocols`,
+            subprotocol: the subprotocol to use; it must be one of `requested_protocols`,
                 compared case-insensitively; the response (and `connection.subprotocol`)
                 uses the client's spelling. None selects no subprotocol (a browser that
                 offered some then fails the connection).
@@ -192,6 +194,8 @@ class WebSocketRequest:
             cookies: cookies to set with the response, distinct names.
             headers: extra response headers. `Upgrade`, `Connection`, `Content-Length`,
                 `Transfer-Encoding` and `Sec-WebSocket-*` are the handshake's own.
+            protocol: the former name of `subprotocol` (deprecated: "protocol" also
+                names the protocol version and the asyncio protocol).
 
         Returns:
             The open connection.
@@ -203,8 +207,17 @@ class WebSocketRequest:
             TypeError: a cookie is not a [`SetCookie`][wsserver.SetCookie].
             InvalidState: the request was already accepted or rejected.
         """
+        if protocol is not None:
+            if subprotocol is not None:
+                raise TypeError("accept() takes subprotocol or protocol (its former name), not both")
+            warnings.warn(
+                "WebSocketRequest.accept(protocol=...) is deprecated: use accept(subprotocol=...)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            subprotocol = protocol
         self._check_unresolved()
-        connection = self._answerer.accept(self, protocol, origin, cookies, headers)
+        connection = self._answerer.accept(self, subprotocol, origin, cookies, headers)
         self._outcome = "accepted"
         return connection
 
