@@ -103,10 +103,10 @@ class HeapReleaser:
     Started by [`WebSocketServer`][wsserver.WebSocketServer] when it first listens and
     stopped by its shutdown; see its `memory_release_interval`. Each release that gave
     memory back is logged at DEBUG level on the server's logger with the RSS before and
-    after, and counted in `releases` and `released_bytes`.
+    after.
     """
 
-    __slots__ = ("_handle", "_logger", "_loop", "interval", "released_bytes", "releases", "threshold")
+    __slots__ = ("_handle", "_logger", "_loop", "interval", "threshold")
 
     def __init__(
         self,
@@ -117,10 +117,6 @@ class HeapReleaser:
     ) -> None:
         self.interval = interval
         self.threshold = threshold
-        self.releases = 0
-        """How many checks gave memory back."""
-        self.released_bytes = 0
-        """Resident memory given back, in bytes (the RSS drops that the releases measured)."""
         self._logger = logger
         self._loop: asyncio.AbstractEventLoop | None = None
         self._handle: asyncio.TimerHandle | None = None
@@ -130,11 +126,6 @@ class HeapReleaser:
         """Whether this process's C library lets the heap be measured and trimmed (glibc)."""
         libc = _libc()
         return libc.free_bytes is not None and libc.trim is not None
-
-    @property
-    def running(self) -> bool:
-        """Whether the timer is armed."""
-        return self._handle is not None
 
     def start(self) -> None:
         """Arm the timer on the running loop (nothing without glibc, or if already armed)."""
@@ -164,8 +155,6 @@ class HeapReleaser:
         after = _rss()
         released = max(0, before - after) if before is not None and after is not None else 0
         if released:
-            self.releases += 1
-            self.released_bytes += released
             self._logger.debug(
                 "gave %.1f MiB of freed memory back to the system (RSS %.1f -> %.1f MiB, malloc_trim %.1f ms)",
                 released / 1048576,
